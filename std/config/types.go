@@ -1,0 +1,51 @@
+package config
+
+// Common holds every setting both roles share. The json tags are the keys of
+// the -c file (kcptun's names: the long flag names except qpp and qpp-count).
+type Common struct {
+	Key          string `json:"key"`
+	Crypt        string `json:"crypt"`
+	Mode         string `json:"mode"`
+	MTU          int    `json:"mtu"`
+	SndWnd       int    `json:"sndwnd"`
+	RcvWnd       int    `json:"rcvwnd"`
+	DataShard    int    `json:"datashard"`
+	ParityShard  int    `json:"parityshard"`
+	DSCP         int    `json:"dscp"`
+	NoComp       bool   `json:"nocomp"`
+	AckNodelay   bool   `json:"acknodelay"`
+	NoDelay      int    `json:"nodelay"`
+	Interval     int    `json:"interval"`
+	Resend       int    `json:"resend"`
+	NoCongestion int    `json:"nc"`
+	SockBuf      int    `json:"sockbuf"`
+	SmuxVer      int    `json:"smuxver"`
+	SmuxBuf      int    `json:"smuxbuf"`
+	StreamBuf    int    `json:"streambuf"`
+	KeepAlive    int    `json:"keepalive"` // seconds
+	Log          string `json:"log"`
+	SnmpLog      string `json:"snmplog"`
+	SnmpPeriod   int    `json:"snmpperiod"` // seconds
+	Pprof        bool   `json:"pprof"`
+	Quiet        bool   `json:"quiet"`
+	TCP          bool   `json:"tcp"`
+	QPP          bool   `json:"qpp"`
+	QPPCount     int    `json:"qpp-count"`
+}
+
+// Client is the client's configuration.
+type Client struct {
+	Common
+	LocalAddr   string `json:"localaddr"`  // TCP host:port, or a unix socket path
+	RemoteAddr  string `json:"remoteaddr"` // HOST:PORT or HOST:MIN-MAX
+	Conn        int    `json:"conn"`
+	AutoExpire  int    `json:"autoexpire"`  // seconds, 0 = never
+	ScavengeTTL int    `json:"scavengettl"` // seconds
+}
+
+// Server is the server's configuration.
+type Server struct {
+	Common
+	Listen string `json:"listen"` // HOST:PORT or HOST:MIN-MAX
+	Target string `json:"target"` // host:port, or a unix socket path
+}
