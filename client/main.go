@@ -3,11 +3,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 
 	"github.com/kcptun-go/tunnel/std/app"
 	"github.com/kcptun-go/tunnel/std/config"
@@ -18,15 +15,11 @@ import (
 var version = "SELFBUILD"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), app.StopSignals...)
-	defer stop()
-	cli := config.NewClientApp(version, os.Getenv, func(cfg *config.Client, warnings []string) error {
-		return app.Run(ctx, &cfg.Common, warnings, app.NotifyUSR1(), func(log *slog.Logger) (app.Service, error) {
-			return tunnel.NewClient(cfg, log)
-		})
-	})
-	if err := cli.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "client:", err)
-		os.Exit(1)
-	}
+	os.Exit(app.Main(os.Args, version, app.Role[config.Client]{
+		NewCLI: config.NewClientApp,
+		Common: func(c *config.Client) *config.Common { return &c.Common },
+		Service: func(c *config.Client, log *slog.Logger) (app.Service, error) {
+			return tunnel.NewClient(c, log)
+		},
+	}))
 }

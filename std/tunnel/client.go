@@ -55,6 +55,11 @@ func WithPacketDialer(d transport.PacketDialer) ClientOption {
 	return func(c *Client) { c.dial = d }
 }
 
+// withClock replaces the clock that --autoexpire reads (for tests).
+func withClock(now func() time.Time) ClientOption {
+	return func(c *Client) { c.now = now }
+}
+
 // NewClient builds the cipher, smux configuration and QPP pads once.
 func NewClient(cfg *config.Client, log *slog.Logger, opts ...ClientOption) (*Client, error) {
 	r, err := portrange.Parse(cfg.RemoteAddr)
