@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
-
-	kcp "github.com/xtaci/kcp-go/v5"
 
 	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/obs"
@@ -45,6 +44,10 @@ func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan o
 	if err != nil {
 		return err
 	}
+	defer svc.Close() // on every return: Close also removes --tcp's firewall rules
+
+	var observers sync.WaitGroup // --snmplog, --metrics, SIGUSR1: they end with ctx
+	defer observers.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if c.Pprof {
@@ -54,8 +57,9 @@ func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan o
 		}
 		go obs.ServePprof(ctx, ln, log)
 	}
-	go obs.RunSnmpLog(ctx, c.SnmpLog, time.Duration(c.SnmpPeriod)*time.Second, log)
-	go logSnmpOnSignal(ctx, usr1, log)
+	if err := startObservers(ctx, &observers, c, sessionsOf(svc), usr1, log); err != nil {
+		return err
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- svc.ListenAndServe() }()
@@ -76,15 +80,4 @@ func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan o
 	}
 	<-serveErr
 	return nil
-}
-
-func logSnmpOnSignal(ctx context.Context, usr1 <-chan os.Signal, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-usr1:
-			log.Info(obs.SnmpLine(kcp.DefaultSnmp.Copy()))
-		}
-	}
 }

@@ -27,6 +27,11 @@ type Role[C any] struct {
 func Main[C any](args []string, version string, r Role[C]) int {
 	ctx, stop := signal.NotifyContext(context.Background(), StopSignals...)
 	defer stop()
+	if config.PluginMode(os.Getenv) { // SIP003: do not outlive shadowsocks
+		var stopWatch context.CancelFunc
+		ctx, stopWatch = StopWithParent(ctx, ParentPollInterval)
+		defer stopWatch()
+	}
 	run := func(cfg *C, warnings []string) error {
 		return Run(ctx, r.Common(cfg), warnings, NotifyUSR1(), func(log *slog.Logger) (Service, error) {
 			return r.Service(cfg, log)

@@ -5,7 +5,10 @@
 // A configuration is loaded in a fixed sequence of small steps:
 //
 //	defaults → KCPTUN_KEY (only when --key is absent) → command line →
-//	JSON file (-c; keys present in the file override) → mode preset → Validate
+//	JSON file (-c; keys present in the file override) →
+//	SIP003 plugin environment (SS_PLUGIN_OPTIONS, then the SS_* addresses;
+//	only when shadowsocks runs the process as its plugin) → mode preset →
+//	Validate
 //
 // LoadClient and LoadServer run that sequence on an argument list;
 // NewClientApp and NewServerApp wrap the same sequence in a urfave/cli app

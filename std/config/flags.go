@@ -63,6 +63,8 @@ func commonFlags(c *Common) []cli.Flag {
 		cli.BoolFlag{Name: "tcp", Destination: &c.TCP, Usage: "to emulate a TCP connection(linux)"},
 		cli.BoolFlag{Name: "pprof", Destination: &c.Pprof,
 			Usage: "start profiling server on 127.0.0.1:6060"},
+		cli.StringFlag{Name: "metrics", Value: c.Metrics, Destination: &c.Metrics,
+			Usage: "serve Prometheus metrics on this host:port at /metrics, e.g. 127.0.0.1:9100 (off when empty)"},
 	}
 }
 

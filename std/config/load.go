@@ -39,7 +39,9 @@ func load[T any](r role[T], args []string, getenv func(string) string) (*T, []st
 }
 
 // complete runs the load steps after the command line was parsed into cfg:
-// KCPTUN_KEY (when --key was absent) → JSON file → mode preset → Validate.
+// KCPTUN_KEY (when --key was absent) → JSON file → SIP003 plugin
+// environment (SS_PLUGIN_OPTIONS, then the SS_* addresses) → mode preset →
+// Validate.
 // Applying the environment after the flags is the same as before them, as
 // it only fills a --key that the command line left out.
 func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv func(string) string) ([]string, error) {
@@ -51,6 +53,9 @@ func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv fun
 		if err := loadJSONFile(file, cfg); err != nil {
 			return nil, err
 		}
+	}
+	if err := applyPlugin(cfg, getenv); err != nil { // SIP003: SS_* variables
+		return nil, err
 	}
 	common.ApplyModePreset()
 	if err := r.validate(*cfg); err != nil {

@@ -146,14 +146,14 @@ func TestEveryCommonFlagReachesItsField(t *testing.T) {
 		"--nocomp", "--acknodelay", "--nodelay", "1", "--interval", "20", "--resend", "2", "--nc", "1",
 		"--sockbuf", "1000", "--smuxver", "2", "--smuxbuf", "3000", "--streambuf", "2000",
 		"--keepalive", "5", "--snmplog", "s.log", "--snmpperiod", "7", "--log", "k.log",
-		"--quiet", "--tcp", "--pprof",
+		"--quiet", "--tcp", "--pprof", "--metrics", "127.0.0.1:9100",
 	}
 	want := Common{
 		Key: "k", Crypt: "aes-128-gcm", Mode: "manual", QPP: true, QPPCount: 13, MTU: 1400,
 		SndWnd: 11, RcvWnd: 12, DataShard: 5, ParityShard: 2, DSCP: 8, NoComp: true,
 		AckNodelay: true, NoDelay: 1, Interval: 20, Resend: 2, NoCongestion: 1, SockBuf: 1000,
 		SmuxVer: 2, SmuxBuf: 3000, StreamBuf: 2000, KeepAlive: 5, SnmpLog: "s.log",
-		SnmpPeriod: 7, Log: "k.log", Quiet: true, TCP: true, Pprof: true,
+		SnmpPeriod: 7, Log: "k.log", Quiet: true, TCP: true, Pprof: true, Metrics: "127.0.0.1:9100",
 	}
 	if got := mustLoadClient(t, nil, args...).Common; got != want {
 		t.Errorf("client Common =\n%+v\nwant\n%+v", got, want)

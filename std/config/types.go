@@ -27,6 +27,7 @@ type Common struct {
 	SnmpLog      string `json:"snmplog"`
 	SnmpPeriod   int    `json:"snmpperiod"` // seconds
 	Pprof        bool   `json:"pprof"`
+	Metrics      string `json:"metrics"` // Prometheus host:port, "" = off
 	Quiet        bool   `json:"quiet"`
 	TCP          bool   `json:"tcp"`
 	QPP          bool   `json:"qpp"`

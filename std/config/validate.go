@@ -125,6 +125,7 @@ func (c Common) problems() problems {
 	p.atLeast("sockbuf", c.SockBuf, 0)
 	c.smuxProblems(&p)
 	p.atLeast("snmpperiod", c.SnmpPeriod, 1)
+	c.metricsProblems(&p)
 	p.between("QPPCount", c.QPPCount, 1, maxQPPCount)
 	for _, f := range []struct {
 		name  string
@@ -172,13 +173,13 @@ func (c Common) smuxProblems(p *problems) {
 	}
 }
 
-// Warnings lists the non-fatal problems: kcptun's three QPP warnings, only
-// when QPP is on.
+// Warnings lists the non-fatal problems: a --metrics address that is not
+// loopback, and kcptun's three QPP warnings, only when QPP is on.
 func (c Common) Warnings() []string {
+	w := c.metricsWarnings()
 	if !c.QPP {
-		return nil
+		return w
 	}
-	var w []string
 	if len(c.Key) < qppMinKeyLen {
 		w = append(w, fmt.Sprintf("QPP Warning: 'key' has size of %d bytes, required %d bytes at least", len(c.Key), qppMinKeyLen))
 	}

@@ -28,14 +28,17 @@ func PprofHandler() http.Handler {
 
 // ServePprof serves pprof on ln until ctx ends.
 func ServePprof(ctx context.Context, ln net.Listener, log *slog.Logger) error {
-	srv := &http.Server{Handler: PprofHandler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
 	log.Info("pprof listening", "addr", ln.Addr().String())
+	return serveHTTP(ctx, ln, PprofHandler(), "pprof")
+}
+
+// serveHTTP serves h on ln until ctx ends; name labels its errors.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, name string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("pprof: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

@@ -23,16 +23,28 @@ var SnmpColumns = []string{
 	"FECParityShards", "FECErrs", "FECRecovered", "FECShortShards",
 }
 
-// snmpValues returns the counters of s picked by name in SnmpColumns
-// order; a counter this kcp-go lacks reads 0.
-func snmpValues(s *kcp.Snmp) []string {
-	byName := make(map[string]string, len(SnmpColumns))
+// snmpLineOrder is the field order of kcp-go's Snmp struct as kcptun
+// v20240729 linked it: its SIGUSR1 line is log.Printf("KCP SNMP:%+v", ...),
+// which prints the struct fields, and there the four FEC counters come in
+// an order other than the CSV header's.
+var snmpLineOrder = []string{
+	"BytesSent", "BytesReceived", "MaxConn", "ActiveOpens", "PassiveOpens",
+	"CurrEstab", "InErrs", "InCsumErrors", "KCPInErrors", "InPkts", "OutPkts",
+	"InSegs", "OutSegs", "InBytes", "OutBytes", "RetransSegs",
+	"FastRetransSegs", "EarlyRetransSegs", "LostSegs", "RepeatSegs",
+	"FECRecovered", "FECErrs", "FECParityShards", "FECShortShards",
+}
+
+// snmpValues returns the counters of s named by names, in that order; a
+// counter this kcp-go lacks (FECShortShards) reads 0.
+func snmpValues(s *kcp.Snmp, names []string) []string {
+	byName := make(map[string]string, len(names))
 	header, values := s.Header(), s.ToSlice()
 	for i, h := range header {
 		byName[h] = values[i]
 	}
-	out := make([]string, len(SnmpColumns))
-	for i, name := range SnmpColumns {
+	out := make([]string, len(names))
+	for i, name := range names {
 		if v, ok := byName[name]; ok {
 			out[i] = v
 		} else {
@@ -42,15 +54,16 @@ func snmpValues(s *kcp.Snmp) []string {
 	return out
 }
 
-// SnmpLine is the line kcptun logs on SIGUSR1: "KCP SNMP:&{BytesSent:1 ...}".
+// SnmpLine is the line kcptun logs on SIGUSR1:
+// "KCP SNMP:&{BytesSent:1 BytesReceived:2 ... FECShortShards:0}".
 func SnmpLine(s *kcp.Snmp) string {
 	var b strings.Builder
 	b.WriteString("KCP SNMP:&{")
-	for i, v := range snmpValues(s) {
+	for i, v := range snmpValues(s, snmpLineOrder) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(SnmpColumns[i])
+		b.WriteString(snmpLineOrder[i])
 		b.WriteByte(':')
 		b.WriteString(v)
 	}
@@ -77,7 +90,7 @@ func AppendSnmpRow(path string, now time.Time, s *kcp.Snmp) error {
 	if st, err := f.Stat(); err == nil && st.Size() == 0 {
 		w.Write(append([]string{"Unix"}, SnmpColumns...))
 	}
-	w.Write(append([]string{fmt.Sprint(now.Unix())}, snmpValues(s)...))
+	w.Write(append([]string{fmt.Sprint(now.Unix())}, snmpValues(s, SnmpColumns)...))
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("snmplog: %w", err)

@@ -30,6 +30,7 @@ type Client struct {
 	log    *slog.Logger
 	remote portrange.Range
 	dial   transport.PacketDialer
+	fake   *transport.FakeTCP // the --tcp sockets; nil without --tcp
 
 	slots []*slot
 	next  atomic.Uint32
@@ -81,6 +82,12 @@ func NewClient(cfg *config.Client, log *slog.Logger, opts ...ClientOption) (*Cli
 		return nil, err
 	}
 	c.layers = l
+	if c.cfg.TCP { // --tcp: the one place the client picks fake TCP
+		if c.fake, err = transport.NewFakeTCP(); err != nil {
+			return nil, err
+		}
+		c.dial = c.fake.Dial
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -88,7 +95,7 @@ func NewClient(cfg *config.Client, log *slog.Logger, opts ...ClientOption) (*Cli
 	for i := range c.slots {
 		c.slots[i] = &slot{}
 	}
-	c.scav = newScavenger(log, c.done)
+	c.scav = newScavenger(log, c.done, c.layers.sessions.closeWith)
 	return c, nil
 }
 
@@ -208,6 +215,7 @@ func (c *Client) handle(local net.Conn) {
 		st, err := sess.OpenStream()
 		if err != nil {
 			lastErr = err
+			c.layers.sessions.setReason(sess, "cannot open stream: "+err.Error())
 			c.slots[idx].discard(sess)
 			continue
 		}
@@ -264,7 +272,7 @@ func (c *Client) newSession(ctx context.Context) (*smux.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := c.layers.mux(conn, true)
+	sess, err := c.layers.openSession(conn, true)
 	if err != nil {
 		return nil, err
 	}
@@ -299,11 +307,15 @@ func (c *Client) Close() error {
 	for _, cl := range closers {
 		cl.Close()
 	}
+	c.layers.sessions.closeAll("client closed")
 	for _, sl := range c.slots {
 		sl.close()
 	}
 	c.scav.wait()
 	c.streams.Wait()
+	if c.fake != nil {
+		c.fake.Close() // removes the firewall rules of sockets still open
+	}
 	return nil
 }
 

@@ -122,7 +122,7 @@ func TestScavengerSweep(t *testing.T) {
 	go latePeer.AcceptStream()
 
 	done := make(chan struct{})
-	sc := newScavenger(testLogger(t), done)
+	sc := newScavenger(testLogger(t), done, new(sessionTable).closeWith)
 	list := []retired{
 		{idle, now.Add(time.Hour)},
 		{busy, now.Add(time.Hour)},

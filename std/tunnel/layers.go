@@ -26,6 +26,8 @@ type layers struct {
 	smux   *smux.Config
 	qpp    *stream.QPP // nil when --QPP is off
 	log    *slog.Logger
+
+	sessions sessionTable // open sessions: SessionInfos and the close log (stats.go)
 }
 
 func newLayers(c *config.Common, log *slog.Logger) (*layers, error) {

@@ -28,6 +28,7 @@ type pairSetup struct {
 	clientOpts []ClientOption
 	localLn    net.Listener // default: TCP 127.0.0.1:0
 	targetLn   net.Listener // default: TCP 127.0.0.1:0
+	log        *slog.Logger // default: warnings to the test output
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -63,7 +64,10 @@ func testCommon(c *config.Common) {
 func startPair(t *testing.T, ps pairSetup) *pair {
 	t.Helper()
 	testnet.CheckLeaks(t)
-	log := testLogger(t)
+	log := ps.log
+	if log == nil {
+		log = testLogger(t)
+	}
 
 	scfg := config.DefaultServer()
 	ccfg := config.DefaultClient()

@@ -19,6 +19,10 @@ type scavenger struct {
 	add_ chan retired
 	once sync.Once
 	wg   sync.WaitGroup
+
+	// closeWith closes a session and records why (sessionTable.closeWith,
+	// which logs "session closed").
+	closeWith func(sess *smux.Session, reason string)
 }
 
 type retired struct {
@@ -26,8 +30,8 @@ type retired struct {
 	deadline time.Time
 }
 
-func newScavenger(log *slog.Logger, done <-chan struct{}) *scavenger {
-	return &scavenger{log: log, done: done, add_: make(chan retired)}
+func newScavenger(log *slog.Logger, done <-chan struct{}, closeWith func(*smux.Session, string)) *scavenger {
+	return &scavenger{log: log, closeWith: closeWith, done: done, add_: make(chan retired)}
 }
 
 func (s *scavenger) start() {
@@ -43,7 +47,7 @@ func (s *scavenger) add(sess *smux.Session, deadline time.Time) {
 	select {
 	case s.add_ <- retired{sess, deadline}:
 	case <-s.done:
-		sess.Close()
+		s.closeWith(sess, "client closed")
 	}
 }
 
@@ -63,7 +67,7 @@ func (s *scavenger) run() {
 			list = s.sweep(list, now)
 		case <-s.done:
 			for _, r := range list {
-				r.sess.Close()
+				s.closeWith(r.sess, "client closed")
 			}
 			return
 		}
@@ -76,11 +80,9 @@ func (s *scavenger) sweep(list []retired, now time.Time) []retired {
 		switch {
 		case r.sess.IsClosed():
 		case r.sess.NumStreams() == 0:
-			r.sess.Close()
-			s.log.Info("session closed", "remote", r.sess.RemoteAddr().String(), "reason", "expired and idle")
+			s.closeWith(r.sess, "expired and idle")
 		case now.After(r.deadline):
-			r.sess.Close()
-			s.log.Info("session closed", "remote", r.sess.RemoteAddr().String(), "reason", "scavengettl reached")
+			s.closeWith(r.sess, "scavengettl reached")
 		default:
 			kept = append(kept, r)
 		}

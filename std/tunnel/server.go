@@ -24,6 +24,7 @@ type Server struct {
 	layers *layers
 	log    *slog.Logger
 	dialer net.Dialer
+	fake   *transport.FakeTCP // the --tcp sockets; nil without --tcp
 
 	mu       sync.Mutex
 	draining bool                        // no new sessions or streams (Shutdown or Close)
@@ -48,11 +49,17 @@ func NewServer(cfg *config.Server, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.layers = l
+	if s.cfg.TCP {
+		if s.fake, err = transport.NewFakeTCP(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // ListenAndServe opens a UDP socket on every port of the configured
-// listen range and serves them all until Close.
+// listen range (with --tcp, a fake-TCP socket beside each) and serves
+// them all until Close.
 func (s *Server) ListenAndServe() error {
 	r, err := portrange.Parse(s.cfg.Listen)
 	if err != nil {
@@ -68,6 +75,15 @@ func (s *Server) ListenAndServe() error {
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
 		conns = append(conns, pc)
+		if s.fake != nil { // --tcp: fake TCP on the same port, beside UDP
+			if pc, err = s.fake.Listen(addr); err != nil {
+				for _, c := range conns {
+					c.Close()
+				}
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			conns = append(conns, pc)
+		}
 	}
 	return s.ServeAll(conns)
 }
@@ -158,13 +174,13 @@ func (s *Server) listen(pc net.PacketConn) (*kcp.Listener, error) {
 func (s *Server) serveSession(conn *kcp.UDPSession) {
 	transport.TuneSession(conn, s.layers.common)
 	remote := conn.RemoteAddr().String()
-	sess, err := s.layers.mux(conn, false)
+	sess, err := s.layers.openSession(conn, false)
 	if err != nil {
 		s.log.Warn("session setup failed", "remote", remote, "err", err)
 		return
 	}
 	if !s.trackSession(sess) {
-		sess.Close()
+		s.layers.sessions.closeWith(sess, "server shutting down")
 		return
 	}
 	s.log.Info("session opened", "remote", remote, "conv", conn.GetConv())
@@ -172,18 +188,21 @@ func (s *Server) serveSession(conn *kcp.UDPSession) {
 		s.mu.Lock()
 		delete(s.sessions, sess)
 		s.mu.Unlock()
-		sess.Close()
-		s.log.Info("session closed", "remote", remote, "conv", conn.GetConv())
+		sess.Close() // the session table logs "session closed" with the reason
 	}()
 	for {
 		st, err := sess.AcceptStream()
 		if err != nil {
+			if r := acceptReason(err); r != "" {
+				s.layers.sessions.setReason(sess, r)
+			}
 			return
 		}
 		s.mu.Lock()
 		if s.draining {
 			s.mu.Unlock()
 			st.Close()
+			s.layers.sessions.setReason(sess, "server shutting down")
 			return
 		}
 		s.streams.Add(1)
@@ -282,6 +301,7 @@ func (s *Server) Close() error {
 		ss = append(ss, sess)
 	}
 	s.mu.Unlock()
+	s.layers.sessions.closeAll("server closed")
 	for _, sess := range ss {
 		sess.Close()
 	}
@@ -292,6 +312,9 @@ func (s *Server) Close() error {
 	}
 	s.sessWG.Wait()
 	s.streams.Wait()
+	if s.fake != nil {
+		s.fake.Close() // removes the firewall rules of sockets still open
+	}
 	return nil
 }
 

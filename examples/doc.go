@@ -1,0 +1,5 @@
+// Package examples holds the files users copy to deploy the tunnel: client.json
+// and server.json for -c, systemd units (systemd/) and kernel settings
+// (sysctl.d/). It has no code; its tests load the examples through the real
+// config loader and check the units, so that the examples never rot.
+package examples

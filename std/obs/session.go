@@ -1,0 +1,42 @@
+package obs
+
+import (
+	"log/slog"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go/v5"
+)
+
+// SessionInfo is one KCP session at a moment, as the SIGUSR1 table and the
+// metrics show it. kcp-go keeps retransmission and FEC figures only for
+// the whole process (kcp.DefaultSnmp), so a session carries none.
+type SessionInfo struct {
+	Remote   string        // the peer's UDP address
+	Local    string        // our UDP address
+	Conv     uint32        // KCP conversation id
+	Age      time.Duration // since the session was made
+	SRTT     time.Duration // smoothed round-trip time
+	RTO      time.Duration // retransmission timeout
+	Streams  int           // smux streams open
+	BytesIn  uint64        // bytes read from the session (compressed, before smux)
+	BytesOut uint64        // bytes written to the session
+}
+
+// LogSnapshot logs what SIGUSR1 asks for: kcptun's "KCP SNMP:" line, then
+// one line per session (remote, age, RTT, RTO, streams, bytes each way).
+func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
+	log.Info(SnmpLine(s))
+	log.Info("sessions", "count", len(sessions))
+	for _, si := range sessions {
+		log.Info("session",
+			"remote", si.Remote,
+			"conv", si.Conv,
+			"age", si.Age.Round(time.Second),
+			"srtt", si.SRTT,
+			"rto", si.RTO,
+			"streams", si.Streams,
+			"bytes_in", si.BytesIn,
+			"bytes_out", si.BytesOut,
+		)
+	}
+}

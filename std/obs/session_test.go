@@ -1,0 +1,36 @@
+package obs
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go/v5"
+)
+
+func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, slog.LevelInfo)
+	LogSnapshot(log, new(kcp.Snmp), []SessionInfo{
+		{Remote: "10.0.0.1:29900", Conv: 42, Age: 90 * time.Second, SRTT: 31 * time.Millisecond,
+			RTO: 230 * time.Millisecond, Streams: 2, BytesIn: 1234, BytesOut: 5678},
+	})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %d:\n%s", len(lines), buf.String())
+	}
+	if !strings.Contains(lines[0], `msg="KCP SNMP:&{BytesSent:0 `) {
+		t.Errorf("first line is not the KCP SNMP line: %s", lines[0])
+	}
+	if !strings.Contains(lines[1], "count=1") {
+		t.Errorf("second line does not count the sessions: %s", lines[1])
+	}
+	for _, want := range []string{"remote=10.0.0.1:29900", "conv=42", "age=1m30s", "srtt=31ms",
+		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678"} {
+		if !strings.Contains(lines[2], want) {
+			t.Errorf("session line lacks %s: %s", want, lines[2])
+		}
+	}
+}
