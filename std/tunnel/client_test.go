@@ -1,8 +1,11 @@
 package tunnel
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,7 +125,8 @@ func TestScavengerSweep(t *testing.T) {
 	go latePeer.AcceptStream()
 
 	done := make(chan struct{})
-	sc := newScavenger(testLogger(t), done, new(sessionTable).closeWith)
+	var logs bytes.Buffer
+	sc := newScavenger(slog.New(slog.NewTextHandler(&logs, nil)), done, new(sessionTable).closeWith)
 	list := []retired{
 		{idle, now.Add(time.Hour)},
 		{busy, now.Add(time.Hour)},
@@ -137,6 +141,9 @@ func TestScavengerSweep(t *testing.T) {
 	}
 	if busy.IsClosed() || len(kept) != 1 || kept[0].sess != busy {
 		t.Errorf("busy session within its scavengettl: closed=%v, kept %d", busy.IsClosed(), len(kept))
+	}
+	if !strings.Contains(logs.String(), "raise --scavengettl") || !strings.Contains(logs.String(), "streams=1") {
+		t.Errorf("cutting a stream at the scavengettl was not warned about; log:\n%s", logs.String())
 	}
 	close(done)
 }

@@ -82,6 +82,9 @@ func (s *scavenger) sweep(list []retired, now time.Time) []retired {
 		case r.sess.NumStreams() == 0:
 			s.closeWith(r.sess, "expired and idle")
 		case now.After(r.deadline):
+			// Streams still open here are cut: the TTL was too short for them.
+			s.log.Warn("expired session still carries streams at its scavengettl; they are closed now: raise --scavengettl if they should finish",
+				"remote", r.sess.RemoteAddr().String(), "streams", r.sess.NumStreams())
 			s.closeWith(r.sess, "scavengettl reached")
 		default:
 			kept = append(kept, r)
