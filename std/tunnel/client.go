@@ -43,6 +43,7 @@ type Client struct {
 	conns     map[net.Conn]struct{} // local connections being served
 	streams   sync.WaitGroup
 	done      chan struct{}
+	health    health // mismatch hints (health.go)
 
 	now func() time.Time // the clock for --autoexpire; tests replace it
 }
@@ -119,6 +120,7 @@ func (c *Client) Serve(ln net.Listener) error {
 	}
 	defer c.untrack(ln)
 	c.scav.start()
+	c.health.watchLiveness(c.checkClientSessions)
 	c.log.Info("listening", "addr", ln.Addr().String(), "remote", c.cfg.RemoteAddr)
 	var backoff time.Duration
 	for {
@@ -220,7 +222,8 @@ func (c *Client) handle(local net.Conn) {
 			continue
 		}
 		cancel()
-		c.layers.pipe(local, c.layers.wrapStream(st),
+		tunneled := trackWrites(c.layers.wrapStream(st), c.health.activityOf(sess, time.Now()))
+		c.layers.pipe(local, tunneled,
 			"local", local.RemoteAddr().String(), "stream", st.ID(), "remote", st.RemoteAddr().String())
 		return
 	}
@@ -235,7 +238,7 @@ func (c *Client) session(ctx context.Context, idx int) (*smux.Session, error) {
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
 	now := c.now()
-	if sl.sess != nil && !sl.sess.IsClosed() {
+	if sl.sess != nil && !sl.sess.IsClosed() && c.answering(sl.sess, time.Now()) {
 		if sl.expires.IsZero() || now.Before(sl.expires) {
 			return sl.sess, nil
 		}
@@ -277,6 +280,7 @@ func (c *Client) newSession(ctx context.Context) (*smux.Session, error) {
 		return nil, err
 	}
 	c.log.Info("session opened", "remote", raddr, "local", conn.LocalAddr().String(), "conv", conn.GetConv())
+	c.health.watchSession(c.log, sess, raddr)
 	return sess, nil
 }
 
@@ -311,6 +315,7 @@ func (c *Client) Close() error {
 	for _, sl := range c.slots {
 		sl.close()
 	}
+	c.health.stop()
 	c.scav.wait()
 	c.streams.Wait()
 	if c.fake != nil {
@@ -333,6 +338,9 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	err := waitGroupCtx(ctx, &c.streams)
+	if err == nil {
+		c.layers.waitDelivered(ctx) // the streams' last bytes (drain.go)
+	}
 	c.Close()
 	return err
 }

@@ -33,6 +33,7 @@ type Server struct {
 	sessions map[*smux.Session]struct{}
 	streams  sync.WaitGroup // copy loops in flight
 	sessWG   sync.WaitGroup // session goroutines
+	health   health         // mismatch hints (health.go)
 }
 
 // NewServer checks nothing that config.Validate checks; it builds the
@@ -168,6 +169,8 @@ func (s *Server) listen(pc net.PacketConn) (*kcp.Listener, error) {
 		return nil, err
 	}
 	s.conns[pc] = struct{}{}
+	s.health.watchChecksums(s.log)
+	s.health.watchLiveness(s.checkServerSessions)
 	return l, nil
 }
 
@@ -193,6 +196,7 @@ func (s *Server) serveSession(conn *kcp.UDPSession) {
 	for {
 		st, err := sess.AcceptStream()
 		if err != nil {
+			s.health.sessionFailed(s.log, remote, err)
 			if r := acceptReason(err); r != "" {
 				s.layers.sessions.setReason(sess, r)
 			}
@@ -200,10 +204,11 @@ func (s *Server) serveSession(conn *kcp.UDPSession) {
 		}
 		s.mu.Lock()
 		if s.draining {
+			// Refuse the new stream only: the session may carry streams
+			// in flight, which Shutdown lets finish.
 			s.mu.Unlock()
 			st.Close()
-			s.layers.sessions.setReason(sess, "server shutting down")
-			return
+			continue
 		}
 		s.streams.Add(1)
 		s.mu.Unlock()
@@ -312,6 +317,7 @@ func (s *Server) Close() error {
 	}
 	s.sessWG.Wait()
 	s.streams.Wait()
+	s.health.stop()
 	if s.fake != nil {
 		s.fake.Close() // removes the firewall rules of sockets still open
 	}
@@ -326,6 +332,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining = true
 	s.mu.Unlock()
 	err := waitGroupCtx(ctx, &s.streams)
+	if err == nil {
+		s.layers.waitDelivered(ctx) // the streams' last bytes (drain.go)
+	}
 	s.Close()
 	return err
 }
