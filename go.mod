@@ -39,9 +39,9 @@ require (
 	github.com/xtaci/tcpraw v1.2.31 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/image v0.24.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
-	gonum.org/v1/plot v0.15.2 // indirect
+	gonum.org/v1/plot v0.15.2
 	google.golang.org/protobuf v1.34.2 // indirect
 )
