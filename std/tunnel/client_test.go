@@ -74,9 +74,11 @@ func TestAutoExpireMakesNewSession(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	log, logs := captureLog(t, slog.LevelInfo)
 	p := startPair(t, pairSetup{
 		client:     func(c *config.Client) { c.AutoExpire = 60 },
 		clientOpts: []ClientOption{WithPacketDialer(d.dial), withClock(clock)},
+		log:        log,
 	})
 
 	p.exchange(t, 2, 100, 100)
@@ -89,6 +91,9 @@ func TestAutoExpireMakesNewSession(t *testing.T) {
 	p.exchange(t, 1, 100, 100)
 	if n := d.n.Load(); n != 2 {
 		t.Fatalf("%d sessions made after the first expired, want 2", n)
+	}
+	if len(logs.lines(`msg="session expired"`, "remote=")) != 1 {
+		t.Errorf("want one session expired line, log:\n%s", logs.String())
 	}
 }
 
