@@ -110,6 +110,29 @@ func testDownloadInstalls(t *testing.T, dist string, host target) {
 	}
 }
 
+// testDownloadInstallsVersion: given a version (with the tag's "v"),
+// download.sh fetches that release without asking for LATEST, verifies and
+// unpacks it.
+func testDownloadInstallsVersion(t *testing.T, dist string, host target) {
+	needFetcher(t)
+	m := serveMirror(t, dist)
+	dest := filepath.Join(t.TempDir(), "kcptun")
+	out, err := runDownload(t, m.URL, nil, "-d", dest, "v"+version)
+	if err != nil {
+		t.Fatalf("download.sh -d %s v%s: %v\n%s", dest, version, err, out)
+	}
+	wantHits := []string{"/v" + version + "/SHA256SUMS", "/v" + version + "/" + host.archive()}
+	if got := m.requested(); !slices.Equal(got, wantHits) {
+		t.Errorf("download.sh fetched %q, want %q", got, wantHits)
+	}
+	if !strings.Contains(out, "checksum OK") {
+		t.Errorf("output does not say the checksum was verified:\n%s", out)
+	}
+	for _, role := range []string{"client", "server"} {
+		checkVersion(t, filepath.Join(dest, host.binary(role)))
+	}
+}
+
 // testDownloadRejects: download.sh, given a release damaged by damage, exits
 // non-zero, says "checksum" and installs nothing.
 func testDownloadRejects(t *testing.T, dist string, host target, damage func(t *testing.T, mirrorDir string)) {

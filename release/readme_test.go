@@ -43,3 +43,56 @@ func TestREADMEFlagReferenceMatchesFlagTable(t *testing.T) {
 	}
 	t.Errorf("README.md's flag reference differs from the flag table; run: go test ./release -run FlagReference -update-readme\nwant:\n%s", want)
 }
+
+// sysctlSettings reads the "key = value" lines of a sysctl.d file (or of
+// the README's copy of one), in order, spaces around "=" normalised.
+func sysctlSettings(t *testing.T, text string) []string {
+	t.Helper()
+	var settings []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("not a key = value line: %q", line)
+		}
+		settings = append(settings, strings.TrimSpace(k)+" = "+strings.TrimSpace(v))
+	}
+	return settings
+}
+
+// The kernel settings the README shows are those of the file it tells
+// users to install, examples/sysctl.d/90-kcptun.conf.
+func TestREADMESysctlMatchesExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile("../examples/sysctl.d/90-kcptun.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const install = "sudo cp examples/sysctl.d/90-kcptun.conf /etc/sysctl.d/"
+	if !strings.Contains(string(readme), install) {
+		t.Errorf("README.md does not tell how to install the sysctl file (%q)", install)
+	}
+	const intro = "which sets:\n\n```\n"
+	_, rest, ok := strings.Cut(string(readme), intro)
+	if !ok {
+		t.Fatalf("README.md has no block of kernel settings after %q", strings.TrimSpace(intro))
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README.md: the block of kernel settings is not closed")
+	}
+	got, want := sysctlSettings(t, block), sysctlSettings(t, string(file))
+	if len(want) == 0 {
+		t.Fatal("examples/sysctl.d/90-kcptun.conf sets nothing")
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("README.md shows the kernel settings\n%s\nbut examples/sysctl.d/90-kcptun.conf sets\n%s",
+			strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

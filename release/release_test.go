@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // version is stamped into the test release; not a date, so that a stale
@@ -290,6 +291,10 @@ func TestBuildReleaseAndDownload(t *testing.T) {
 		testDownloadInstalls(t, dist, host)
 	})
 
+	t.Run("download.sh installs a given version", func(t *testing.T) {
+		testDownloadInstallsVersion(t, dist, host)
+	})
+
 	t.Run("download.sh aborts on a corrupted archive", func(t *testing.T) {
 		testDownloadRejects(t, dist, host, func(t *testing.T, mirror string) {
 			corruptByte(t, filepath.Join(mirror, host.archive()))
@@ -388,5 +393,51 @@ func TestBuildReleaseFailsLoudly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuildReleaseStampsTodaysDate: without a VERSION argument the release
+// is today's (UTC) date, YYYYMMDD, in the archive names, LATEST and what
+// the binaries print for -v.
+func TestBuildReleaseStampsTodaysDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds one target with build-release.sh")
+	}
+	needTools(t, "bash", "tar", "gzip")
+	host, ok := hostTarget()
+	if !ok {
+		t.Skipf("no release target runs on %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	dist := t.TempDir()
+	before := time.Now().UTC().Format("20060102")
+	out, err := runScript(t, scriptEnv("OUT="+dist, "TARGETS="+host.String()),
+		"bash", filepath.Join(repoRoot(t), "build-release.sh"))
+	if err != nil {
+		t.Fatalf("build-release.sh (no version): %v\n%s", err, out)
+	}
+	after := time.Now().UTC().Format("20060102")
+	data, err := os.ReadFile(filepath.Join(dist, "LATEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := strings.TrimSpace(string(data))
+	if date != before && date != after {
+		t.Fatalf("LATEST holds %q, want today's UTC date %s", date, after)
+	}
+	archive := "kcptun-" + host.os + "-" + host.arch + "-" + date + ".tar.gz"
+	sums := sha256Sums(t, filepath.Join(dist, "SHA256SUMS"))
+	if _, ok := sums[archive]; !ok || len(sums) != 1 {
+		t.Errorf("SHA256SUMS lists %v, want only %s", sums, archive)
+	}
+	dir, _ := extract(t, filepath.Join(dist, archive))
+	for _, role := range []string{"client", "server"} {
+		bin := filepath.Join(dir, host.binary(role))
+		got, err := exec.Command(bin, "-v").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s -v: %v\n%s", bin, err, got)
+		}
+		if want := "kcptun version " + date; strings.TrimSpace(string(got)) != want {
+			t.Errorf("%s -v printed %q, want %q", host.binary(role), strings.TrimSpace(string(got)), want)
+		}
 	}
 }

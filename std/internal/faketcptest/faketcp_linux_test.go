@@ -21,12 +21,14 @@ const transferSize = 64 << 20
 // TestFakeTCPCarries64MBWithoutUDP moves 64 MB byte-exact through a --tcp
 // tunnel between two namespaces, then 64 MB more with 5 % of the packets
 // dropped in each direction, and checks with tcpdump on the link that
-// everything crossed as TCP: not one UDP datagram. After SIGTERM both
-// firewalls are as they were.
+// everything crossed as TCP: not one UDP datagram (the kernels' own count
+// of UDP sent over the link agrees). After SIGTERM both firewalls are as
+// they were.
 func TestFakeTCPCarries64MBWithoutUDP(t *testing.T) {
 	w := newWorld(t)
 	netns.Require(t, "tcpdump")
 	before := w.rules(t)
+	w.countUDP(t)
 	capture := startCapture(t, w.server, w.serverIf)
 	tun := w.startTunnel(t)
 
@@ -57,6 +59,9 @@ func TestFakeTCPCarries64MBWithoutUDP(t *testing.T) {
 	t.Logf("packets on the link: %d TCP, %d UDP, %d other", n.tcp, n.udp, n.other)
 	if n.udp != 0 {
 		t.Errorf("%d UDP datagrams crossed the link; with --tcp there must be none", n.udp)
+	}
+	if sent := w.udpSent(t); sent != 0 {
+		t.Errorf("the namespaces sent %d UDP datagrams over the link; with --tcp there must be none", sent)
 	}
 	// At least one transfer's worth of full-size packets (both went over
 	// this link), with room for packets tcpdump could not keep up with.

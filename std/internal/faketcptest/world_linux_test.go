@@ -25,6 +25,7 @@ const (
 	serverIP   = "198.18.7.2"
 	testKey    = "faketcp-test-key"
 	lossMarker = "faketcp-test-loss" // comment on the test's own loss rules
+	udpMarker  = "faketcp-test-udp"  // comment on the test's own UDP counting rules
 )
 
 var bin struct {
@@ -87,8 +88,8 @@ func newWorld(t *testing.T) *world {
 func (w *world) rules(t *testing.T) map[string][]string {
 	t.Helper()
 	return map[string][]string{
-		"client": w.client.FirewallRules(t, lossMarker),
-		"server": w.server.FirewallRules(t, lossMarker),
+		"client": w.client.FirewallRules(t, lossMarker, udpMarker),
+		"server": w.server.FirewallRules(t, lossMarker, udpMarker),
 	}
 }
 
@@ -136,10 +137,58 @@ func (w *world) addLoss(t *testing.T, p float64) {
 // lossDrops is how many packets the loss rules of addLoss have dropped.
 func (w *world) lossDrops(t *testing.T) int {
 	t.Helper()
+	return w.markedPackets(t, "INPUT", lossMarker)
+}
+
+// countUDP makes the kernel of each namespace count the IPv4 UDP
+// datagrams it sends over the veth, a witness beside the capture that does
+// not depend on tcpdump keeping up. It checks that the count works with one
+// datagram from the client namespace, then starts the counts from zero.
+func (w *world) countUDP(t *testing.T) {
+	t.Helper()
+	for _, v := range []struct {
+		ns  *netns.NS
+		dev string
+	}{{w.client, w.clientIf}, {w.server, w.serverIf}} {
+		v.ns.Run(t, "iptables", "-w", "-I", "OUTPUT", "-o", v.dev, "-p", "udp", "-m", "comment", "--comment", udpMarker)
+	}
+	err := w.client.Do(func() error {
+		c, err := net.Dial("udp", net.JoinHostPort(serverIP, "9"))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("probe")) // counted in OUTPUT before Write returns
+		return err
+	})
+	if err != nil {
+		t.Fatalf("send a UDP probe: %v", err)
+	}
+	if n := w.udpSent(t); n != 1 {
+		t.Fatalf("the UDP counting rules saw %d datagrams after one probe, want 1", n)
+	}
+	for _, ns := range []*netns.NS{w.client, w.server} {
+		ns.Run(t, "iptables", "-w", "-Z", "OUTPUT")
+	}
+	if n := w.udpSent(t); n != 0 {
+		t.Fatalf("the UDP counting rules still say %d after zeroing", n)
+	}
+}
+
+// udpSent is how many UDP datagrams the rules of countUDP have counted.
+func (w *world) udpSent(t *testing.T) int {
+	t.Helper()
+	return w.markedPackets(t, "OUTPUT", udpMarker)
+}
+
+// markedPackets sums the packet counts of the rules of chain (filter
+// table) commented with marker, in both namespaces.
+func (w *world) markedPackets(t *testing.T, chain, marker string) int {
+	t.Helper()
 	total := 0
 	for _, ns := range []*netns.NS{w.client, w.server} {
-		for _, line := range strings.Split(ns.Run(t, "iptables", "-w", "-L", "INPUT", "-v", "-n", "-x"), "\n") {
-			if f := strings.Fields(line); strings.Contains(line, lossMarker) && len(f) > 0 {
+		for _, line := range strings.Split(ns.Run(t, "iptables", "-w", "-L", chain, "-v", "-n", "-x"), "\n") {
+			if f := strings.Fields(line); strings.Contains(line, marker) && len(f) > 0 {
 				n, err := strconv.Atoi(f[0])
 				if err != nil {
 					t.Fatalf("packet count in %q: %v", line, err)
