@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -416,5 +417,78 @@ func groupGone(pgid int, wait time.Duration) bool {
 			return false
 		}
 		<-tick.C
+	}
+}
+
+// optEscaper escapes a SIP003 option value: ';', '=' and '\' get a backslash.
+var optEscaper = strings.NewReplacer(`\`, `\\`, `;`, `\;`, `=`, `\=`)
+
+// waitLog polls the file at path until it matches re or readyWait passes.
+func waitLog(t *testing.T, path string, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(readyWait)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		out, _ := os.ReadFile(path)
+		if re.Match(out) {
+			return string(out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not match %s within %v:\n%s", filepath.Base(path), re, readyWait, out)
+		}
+		<-tick.C
+	}
+}
+
+// The options shadowsocks passes reach the real plugins: with log=FILE each
+// plugin logs its sessions and streams there; a SIGUSR1 to the client
+// plugin adds kcptun's KCP SNMP line and the session table; and the key
+// (which needs escapes) appears in none of the outputs.
+func TestPluginOptionsReachThePlugins(t *testing.T) {
+	tl := needTools(t)
+	data := payload()[:256<<10]
+	target := serveTarget(t, data)
+	const key = `E2eKey;with=escapes\-9f1c`
+	dir := t.TempDir()
+	serverLog, clientLog := filepath.Join(dir, "server plugin.log"), filepath.Join(dir, "client;plugin.log")
+	opts := func(log string) string {
+		return "key=" + optEscaper.Replace(key) + ";crypt=aes-192;mode=fast2;log=" + optEscaper.Replace(log)
+	}
+	p := startPair(t, tl, pairConfig{host: "127.0.0.1", serverOpts: opts(serverLog), clientOpts: opts(clientLog)})
+	waitReady(t, tl, p, target)
+	fetchExact(t, tl, p, target, data)
+
+	// The streams carry shadowsocks' encrypted stream: the /data fetch is
+	// the one with six-digit byte counts (the payload is 256 KiB).
+	waitLog(t, clientLog, regexp.MustCompile(`msg="session opened"[^\n]*\n(.*\n)*.*msg="stream closed"[^\n]* app_to_tunnel=\d+ tunnel_to_app=\d{6} duration=`))
+	waitLog(t, serverLog, regexp.MustCompile(`msg="stream closed"[^\n]* app_to_tunnel=\d{6} tunnel_to_app=\d+ duration=`))
+
+	client := pluginOf(t, p.local.Process.Pid)
+	if err := syscall.Kill(client, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, clientLog, regexp.MustCompile(`msg="KCP SNMP:&\{BytesSent:[1-9]\d* [^"]*\}"\n.*msg=sessions count=\d+ retrans_segs=\d+ fec_recovered=\d+\n.*msg=session remote=127\.0\.0\.1:\d+ `))
+
+	outputs := append([]string{serverLog, clientLog}, p.logs...)
+	for _, path := range outputs {
+		out, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(out, []byte(key)) || bytes.Contains(out, []byte(optEscaper.Replace(key))) {
+			t.Errorf("the key appears in %s", filepath.Base(path))
+		}
+	}
+}
+
+// A bad option stops the plugin with an error naming the key and what it
+// accepts, which ends up in shadowsocks' output.
+func TestBadPluginOptionIsAClearError(t *testing.T) {
+	tl := needTools(t)
+	p := startPair(t, tl, pairConfig{host: "127.0.0.1", serverOpts: "mode=fastest;key=x"})
+	out := waitLog(t, p.logs[0], regexp.MustCompile(`SS_PLUGIN_OPTIONS: key "mode": "fastest" is not one of fast3, fast2, fast, normal, manual`))
+	if strings.Contains(out, "key=x") {
+		t.Errorf("the options (with the key) are echoed:\n%s", out)
 	}
 }

@@ -259,6 +259,10 @@ func TestObservabilityOfARealRun(t *testing.T) {
 		if m == nil || m[1] == "0" {
 			t.Errorf("no KCP SNMP line with bytes sent in:\n%s", readFile(t, clientLog))
 		}
+		head := regexp.MustCompile(`msg=sessions count=1 retrans_segs=\d+ fec_recovered=\d+\n`)
+		if !head.MatchString(readFile(t, clientLog)) {
+			t.Errorf("no session table head (count, retransmitted and FEC-recovered segments) in:\n%s", readFile(t, clientLog))
+		}
 	})
 
 	t.Run("snmplog", func(t *testing.T) {
@@ -291,6 +295,12 @@ func TestObservabilityOfARealRun(t *testing.T) {
 		}
 		if strings.Count(readFile(t, snmpFile(t, dir)), "Unix,") != 1 {
 			t.Errorf("header written more than once")
+		}
+		// The file name is the time layout snmp-20060102.log formatted
+		// at the time of its rows.
+		first, _ := strconv.ParseInt(rows[1][0], 10, 64)
+		if got, want := filepath.Base(snmpFile(t, dir)), time.Unix(first, 0).Format("snmp-20060102.log"); got != want {
+			t.Errorf("SNMP file %s, want %s (the layout formatted at its first row's time)", got, want)
 		}
 	})
 

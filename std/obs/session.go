@@ -23,10 +23,13 @@ type SessionInfo struct {
 }
 
 // LogSnapshot logs what SIGUSR1 asks for: kcptun's "KCP SNMP:" line, then
-// one line per session (remote, age, RTT, RTO, streams, bytes each way).
+// the session table: a head line with the number of sessions and the
+// retransmitted and FEC-recovered segments of all of them together
+// (kcp-go counts those per process only), and one line per session
+// (remote, age, RTT, RTO, streams, bytes each way).
 func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 	log.Info(SnmpLine(s))
-	log.Info("sessions", "count", len(sessions))
+	log.Info("sessions", "count", len(sessions), "retrans_segs", s.RetransSegs, "fec_recovered", s.FECRecovered)
 	for _, si := range sessions {
 		log.Info("session",
 			"remote", si.Remote,

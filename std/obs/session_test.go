@@ -13,7 +13,8 @@ import (
 func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 	var buf bytes.Buffer
 	log := NewLogger(&buf, slog.LevelInfo)
-	LogSnapshot(log, new(kcp.Snmp), []SessionInfo{
+	snmp := &kcp.Snmp{RetransSegs: 17, FECRecovered: 5, LostSegs: 9}
+	LogSnapshot(log, snmp, []SessionInfo{
 		{Remote: "10.0.0.1:29900", Conv: 42, Age: 90 * time.Second, SRTT: 31 * time.Millisecond,
 			RTO: 230 * time.Millisecond, Streams: 2, BytesIn: 1234, BytesOut: 5678},
 	})
@@ -24,8 +25,8 @@ func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 	if !strings.Contains(lines[0], `msg="KCP SNMP:&{BytesSent:0 `) {
 		t.Errorf("first line is not the KCP SNMP line: %s", lines[0])
 	}
-	if !strings.Contains(lines[1], "count=1") {
-		t.Errorf("second line does not count the sessions: %s", lines[1])
+	if !strings.Contains(lines[1], "msg=sessions count=1 retrans_segs=17 fec_recovered=5") {
+		t.Errorf("second line is not the table head (sessions, retransmitted and FEC-recovered segments): %s", lines[1])
 	}
 	for _, want := range []string{"remote=10.0.0.1:29900", "conv=42", "age=1m30s", "srtt=31ms",
 		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678"} {
