@@ -11,7 +11,7 @@ var (
 	// ErrNotReady is wrapped when a started pair never carried a probe.
 	ErrNotReady = errors.New("bench: tunnel did not become ready")
 	// ErrUsage is wrapped by every error about the bench's flags.
-	ErrUsage = errors.New("bench: bad usage")
+	ErrUsage = errors.New("bad usage")
 	// ErrUnavailable is wrapped when a baseline cannot run on this machine
 	// (not root, no TUN device, congestion control missing).
 	ErrUnavailable = errors.New("bench: unavailable here")
