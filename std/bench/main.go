@@ -96,6 +96,10 @@ func replay(cmd Command, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The medians and ratios are those of the runs in the file, which
+	// may have been trimmed by hand (an aborted run taken out).
+	rep.Summaries = Summarize(rep.Runs, rep.scenarioNames(), rep.Subjects)
+	rep.Ratios = CompareSubjects(rep.Summaries, rep.Subjects)
 	errs := []error{rep.WriteTable(stdout)}
 	if cmd.JSON != "" {
 		errs = append(errs, writeFile(cmd.JSON, rep.WriteJSON))

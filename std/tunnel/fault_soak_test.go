@@ -60,7 +60,7 @@ func (c *soakCounters) fail(err error) {
 // count neither grows nor stays up when the traffic stops.
 func TestSoak(t *testing.T) {
 	if !*soak {
-		t.Skip("the soak test runs with -soak (go test -run Soak -soak ./std/tunnel/)")
+		t.Skip("the soak test runs with -soak: go test -run '^TestSoak$' -timeout 30m ./std/tunnel/ -args -soak")
 	}
 	testnet.CheckLeaks(t)
 	spec, err := netem.ParseSpec(*soakLinkSpec)
