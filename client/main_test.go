@@ -1,59 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/kcptun-go/tunnel/internal/mainexec"
 )
 
-// runAsClient is set in the environment of the test binary re-executed as
-// the client: TestMain then runs main with the arguments after "--".
-const runAsClient = "KCPTUN_TEST_RUN_CLIENT"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(runAsClient) == "1" {
-		for i, a := range os.Args {
-			if a == "--" {
-				os.Args = append([]string{"client"}, os.Args[i+1:]...)
-				break
-			}
-		}
-		main()
-		os.Exit(0) // main returned without exiting: report it as success
-	}
+	mainexec.Dispatch("client", main)
 	os.Exit(m.Run())
 }
 
-// client runs the client binary with args and returns its exit code,
+// client runs the client as a user would and returns its exit code,
 // stdout and stderr.
 func client(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A run that does not exit (a bad value taken as good) fails, not hangs.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), runAsClient+"=1", "KCPTUN_KEY=")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String(), errOut.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String(), errOut.String()
-	}
-	t.Fatal(err)
-	return 0, "", ""
+	return mainexec.Run(t, args...)
 }
 
 // Every bad value is reported at once, naming the flag and what is

@@ -1,60 +1,25 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/kcptun-go/tunnel/internal/mainexec"
 )
 
-// runAsServer is set in the environment of the test binary re-executed as
-// the server: TestMain then runs main with the arguments after "--".
-const runAsServer = "KCPTUN_TEST_RUN_SERVER"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(runAsServer) == "1" {
-		for i, a := range os.Args {
-			if a == "--" {
-				os.Args = append([]string{"server"}, os.Args[i+1:]...)
-				break
-			}
-		}
-		main()
-		os.Exit(0) // main returned without exiting: report it as success
-	}
+	mainexec.Dispatch("server", main)
 	os.Exit(m.Run())
 }
 
-// server runs the server binary with args and returns its exit code and
+// server runs the server as a user would and returns its exit code and
 // stderr.
 func server(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A run that does not exit (a bad value taken as good) fails, not hangs.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), runAsServer+"=1", "KCPTUN_KEY=")
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, errOut.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), errOut.String()
-	}
-	t.Fatal(err)
-	return 0, ""
+	code, _, stderr := mainexec.Run(t, args...)
+	return code, stderr
 }
 
 // kcptun v20240729 exits 0 after a bad --listen; the server exits 1 and
