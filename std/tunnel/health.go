@@ -113,42 +113,48 @@ func (h *health) spawn(fn func(done <-chan struct{})) bool {
 	return true
 }
 
+// every starts, once per flag (guarded by mu), the goroutine that calls
+// fn every d until stop.
+func (h *health) every(started *bool, d time.Duration, fn func(now time.Time)) {
+	h.mu.Lock()
+	first := !*started
+	*started = true
+	h.mu.Unlock()
+	if !first {
+		return
+	}
+	h.spawn(func(done <-chan struct{}) {
+		tick := time.NewTicker(d)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				fn(now)
+			}
+		}
+	})
+}
+
 // watchChecksums starts, once, the goroutine that reads kcp-go's count
 // of packets that failed the checksum (or the AEAD tag) every
 // checksumEvery and logs hintChecksum when it grew. kcp-go counts them
 // for the whole process and not per source, so the line names no
 // address; in the server process they are the server's packets.
 func (h *health) watchChecksums(log *slog.Logger) {
-	h.mu.Lock()
-	first := !h.started
-	h.started = true
-	h.mu.Unlock()
-	if !first {
-		return
-	}
 	read := func() uint64 { return atomic.LoadUint64(&kcp.DefaultSnmp.InCsumErrors) }
-	h.spawn(func(done <-chan struct{}) { h.checksumLoop(log, read, done) })
-}
-
-func (h *health) checksumLoop(log *slog.Logger, read func() uint64, done <-chan struct{}) {
 	logged := read()
-	tick := time.NewTicker(checksumEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
+	h.every(&h.started, checksumEvery, func(now time.Time) {
+		cur := read()
+		if cur == logged {
 			return
-		case now := <-tick.C:
-			cur := read()
-			if cur == logged {
-				continue
-			}
-			if ok, _ := h.allow(hintChecksum, now); ok {
-				log.Warn(hintChecksum, "packets", cur-logged)
-				logged = cur
-			}
 		}
-	}
+		if ok, _ := h.allow(hintChecksum, now); ok {
+			log.Warn(hintChecksum, "packets", cur-logged)
+			logged = cur
+		}
+	})
 }
 
 // watchSession waits, in a goroutine, for the end of a client session

@@ -173,25 +173,7 @@ func (h *health) forgetExcept(keep map[*smux.Session]bool) {
 // watchLiveness starts, once, the goroutine that runs check every
 // livenessEvery until stop.
 func (h *health) watchLiveness(check func(now time.Time)) {
-	h.mu.Lock()
-	first := !h.liveStarted
-	h.liveStarted = true
-	h.mu.Unlock()
-	if !first {
-		return
-	}
-	h.spawn(func(done <-chan struct{}) {
-		tick := time.NewTicker(livenessEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-tick.C:
-				check(now)
-			}
-		}
-	})
+	h.every(&h.liveStarted, livenessEvery, check)
 }
 
 // checkClientSessions closes the client's dead sessions, and the retired
