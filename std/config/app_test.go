@@ -125,7 +125,7 @@ func TestFlagNames(t *testing.T) {
 	client, server := ClientFlagNames(), ServerFlagNames()
 	shared := []string{"key", "crypt", "mode", "QPP", "QPPCount", "mtu", "sndwnd", "rcvwnd",
 		"datashard", "ds", "parityshard", "ps", "dscp", "nocomp", "sockbuf", "smuxver", "smuxbuf",
-		"streambuf", "keepalive", "snmplog", "snmpperiod", "log", "quiet", "tcp", "c", "pprof", "metrics",
+		"streambuf", "keepalive", "snmplog", "snmpperiod", "log", "quiet", "tcp", "c", "pprof", "metrics", "sendctl",
 		"help", "h", "version", "v",
 		"acknodelay (hidden)", "nodelay (hidden)", "interval (hidden)", "resend (hidden)", "nc (hidden)"}
 	wantClient := append([]string{"localaddr", "l", "remoteaddr", "r", "conn", "autoexpire", "scavengettl"}, shared...)

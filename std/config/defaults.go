@@ -21,6 +21,7 @@ func defaultCommon() Common {
 		SnmpPeriod:  60,
 		Interval:    50,
 		QPPCount:    61,
+		SendCtl:     SendCtlDelay,
 	}
 }
 

@@ -63,6 +63,8 @@ func commonFlags(c *Common) []cli.Flag {
 		cli.BoolFlag{Name: "tcp", Destination: &c.TCP, Usage: "to emulate a TCP connection(linux)"},
 		cli.BoolFlag{Name: "pprof", Destination: &c.Pprof,
 			Usage: "start profiling server on 127.0.0.1:6060"},
+		cli.StringFlag{Name: "sendctl", Value: c.SendCtl, Destination: &c.SendCtl,
+			Usage: "send window control: delay (size the window at run time to keep the link's queue short; no wire change) or off (the fixed --sndwnd, as kcptun)"},
 		cli.StringFlag{Name: "metrics", Value: c.Metrics, Destination: &c.Metrics,
 			Usage: "serve Prometheus metrics on this host:port at /metrics, e.g. 127.0.0.1:9100 (off when empty)"},
 	}

@@ -14,7 +14,7 @@ func TestRoleDefaults(t *testing.T) {
 		Key: "it's a secrect", Crypt: "aes", Mode: "fast", QPPCount: 61, MTU: 1350,
 		DataShard: 10, ParityShard: 3, DSCP: 0, SockBuf: 4194304, SmuxVer: 1,
 		SmuxBuf: 4194304, StreamBuf: 2097152, KeepAlive: 10, SnmpPeriod: 60,
-		NoDelay: 0, Interval: 50, Resend: 0, NoCongestion: 0,
+		NoDelay: 0, Interval: 50, Resend: 0, NoCongestion: 0, SendCtl: SendCtlDelay,
 	}
 	wantClient := Client{Common: common, LocalAddr: ":12948", RemoteAddr: "vps:29900", Conn: 1, AutoExpire: 0, ScavengeTTL: 600}
 	wantClient.SndWnd, wantClient.RcvWnd = 128, 512
@@ -146,7 +146,7 @@ func TestEveryCommonFlagReachesItsField(t *testing.T) {
 		"--nocomp", "--acknodelay", "--nodelay", "1", "--interval", "20", "--resend", "2", "--nc", "1",
 		"--sockbuf", "1000", "--smuxver", "2", "--smuxbuf", "3000", "--streambuf", "2000",
 		"--keepalive", "5", "--snmplog", "s.log", "--snmpperiod", "7", "--log", "k.log",
-		"--quiet", "--tcp", "--pprof", "--metrics", "127.0.0.1:9100",
+		"--quiet", "--tcp", "--pprof", "--metrics", "127.0.0.1:9100", "--sendctl", "off",
 	}
 	want := Common{
 		Key: "k", Crypt: "aes-128-gcm", Mode: "manual", QPP: true, QPPCount: 13, MTU: 1400,
@@ -154,6 +154,7 @@ func TestEveryCommonFlagReachesItsField(t *testing.T) {
 		AckNodelay: true, NoDelay: 1, Interval: 20, Resend: 2, NoCongestion: 1, SockBuf: 1000,
 		SmuxVer: 2, SmuxBuf: 3000, StreamBuf: 2000, KeepAlive: 5, SnmpLog: "s.log",
 		SnmpPeriod: 7, Log: "k.log", Quiet: true, TCP: true, Pprof: true, Metrics: "127.0.0.1:9100",
+		SendCtl: SendCtlOff,
 	}
 	if got := mustLoadClient(t, nil, args...).Common; got != want {
 		t.Errorf("client Common =\n%+v\nwant\n%+v", got, want)

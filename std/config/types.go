@@ -28,11 +28,21 @@ type Common struct {
 	SnmpPeriod   int    `json:"snmpperiod"` // seconds
 	Pprof        bool   `json:"pprof"`
 	Metrics      string `json:"metrics"` // Prometheus host:port, "" = off
+	SendCtl      string `json:"sendctl"` // SendCtlDelay or SendCtlOff (see package flow)
 	Quiet        bool   `json:"quiet"`
 	TCP          bool   `json:"tcp"`
 	QPP          bool   `json:"qpp"`
 	QPPCount     int    `json:"qpp-count"`
 }
+
+// The --sendctl values: how the sender sizes its window at run time.
+const (
+	SendCtlDelay = "delay" // the window follows the queueing delay (package flow); the default
+	SendCtlOff   = "off"   // kcptun's behaviour: the fixed --sndwnd and interval
+)
+
+// SendCtlNames lists the --sendctl values.
+func SendCtlNames() []string { return []string{SendCtlDelay, SendCtlOff} }
 
 // Client is the client's configuration.
 type Client struct {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kcptun-go/tunnel/std/crypt"
@@ -16,6 +17,7 @@ var ErrInvalid = errors.New("invalid configuration")
 const (
 	MaxMTU       = 1500 // kcp-go ignores anything larger
 	mtuBase      = 50   // KCP header and slack, before crypt and FEC
+	kcpHeader    = 24   // a KCP segment's header
 	fecOverhead  = 8    // FEC header when ds > 0 and ps > 0
 	maxShards    = 255  // Reed-Solomon: data + parity shards
 	smuxTimeout  = 30   // smux KeepAliveTimeout in seconds
@@ -127,6 +129,9 @@ func (c Common) problems() problems {
 	p.atLeast("snmpperiod", c.SnmpPeriod, 1)
 	c.metricsProblems(&p)
 	p.between("QPPCount", c.QPPCount, 1, maxQPPCount)
+	if !slices.Contains(SendCtlNames(), c.SendCtl) {
+		p.add("sendctl", c.SendCtl, "unknown value; valid values: %s", strings.Join(SendCtlNames(), ", "))
+	}
 	for _, f := range []struct {
 		name  string
 		value int
@@ -142,6 +147,12 @@ func (c Common) fecOverhead() int {
 		return fecOverhead
 	}
 	return 0
+}
+
+// SegmentBytes is the payload of one KCP segment at the configured --mtu,
+// --crypt and FEC: what is left after their headers and KCP's.
+func (c Common) SegmentBytes() int {
+	return c.MTU - crypt.Overhead(c.Crypt) - c.fecOverhead() - kcpHeader
 }
 
 // MinMTU is the smallest --mtu that leaves room for the headers of the

@@ -23,6 +23,7 @@ func TestBadValuesAreReportedWithFlagAndAllowedValues(t *testing.T) {
 		{true, []string{"-QPPCount", "0"}, []string{"--QPPCount 0", "between 1 and 65535"}},
 		{true, []string{"-QPP", "-QPPCount", "65536"}, []string{"--QPPCount 65536", "between 1 and 65535"}},
 		{false, []string{"-smuxver", "3"}, []string{"--smuxver 3", "1 or 2"}},
+		{true, []string{"-sendctl", "bbr"}, []string{"--sendctl", "bbr", "delay, off"}},
 		{true, []string{"-keepalive", "30"}, []string{"--keepalive 30", "between 1 and 29", "30 s smux"}},
 		{false, []string{"-keepalive", "0"}, []string{"--keepalive 0", "between 1 and 29"}},
 		{true, []string{"-streambuf", "4194305"}, []string{"--streambuf 4194305", "--smuxbuf 4194304"}},

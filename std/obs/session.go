@@ -20,13 +20,20 @@ type SessionInfo struct {
 	Streams  int           // smux streams open
 	BytesIn  uint64        // bytes read from the session (compressed, before smux)
 	BytesOut uint64        // bytes written to the session
+
+	// The send control's view (--sendctl delay); SendPhase is "" when it
+	// is off.
+	SendPhase string        // startup or steady
+	SendWnd   int           // the send window it chose, segments
+	QDelay    time.Duration // the queueing delay it measured last
 }
 
 // LogSnapshot logs what SIGUSR1 asks for: kcptun's "KCP SNMP:" line, then
 // the session table: a head line with the number of sessions and the
 // retransmitted and FEC-recovered segments of all of them together
 // (kcp-go counts those per process only), and one line per session
-// (remote, age, RTT, RTO, streams, bytes each way).
+// (remote, age, RTT, RTO, streams, bytes each way, and the send
+// control's phase, window and queueing delay).
 func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 	log.Info(SnmpLine(s))
 	log.Info("sessions", "count", len(sessions), "retrans_segs", s.RetransSegs, "fec_recovered", s.FECRecovered)
@@ -40,6 +47,9 @@ func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 			"streams", si.Streams,
 			"bytes_in", si.BytesIn,
 			"bytes_out", si.BytesOut,
+			"send", si.SendPhase,
+			"sndwnd", si.SendWnd,
+			"qdelay", si.QDelay,
 		)
 	}
 }

@@ -34,12 +34,13 @@ func (s *Server) SessionInfos() []SessionInfo { return s.layers.sessions.snapsho
 // mux) and registers it: it is listed by SessionInfos and its end is
 // logged with the reason until sessionTable.closeAll.
 func (l *layers) openSession(conn *kcp.UDPSession, client bool) (*smux.Session, error) {
-	cc := &countingConn{Conn: conn}
+	tuner, timed := newFlowTuner(conn, l.common)
+	cc := &countingConn{Conn: timed}
 	sess, err := l.mux(cc, client)
 	if err != nil {
 		return nil, err
 	}
-	if err := l.sessions.add(l.log, &sessionEntry{kcp: conn, mux: sess, conn: cc, created: time.Now()}); err != nil {
+	if err := l.sessions.add(l.log, &sessionEntry{kcp: conn, mux: sess, conn: cc, flow: tuner, created: time.Now()}); err != nil {
 		sess.Close()
 		return nil, err
 	}
@@ -88,12 +89,13 @@ type sessionEntry struct {
 	kcp     *kcp.UDPSession
 	mux     *smux.Session
 	conn    *countingConn
+	flow    *flowTuner // nil with --sendctl off
 	created time.Time
 	reason  atomic.Pointer[string] // why we closed it; nil: we did not
 }
 
 func (e *sessionEntry) info(now time.Time) SessionInfo {
-	return SessionInfo{
+	si := SessionInfo{
 		Remote:   e.kcp.RemoteAddr().String(),
 		Local:    e.kcp.LocalAddr().String(),
 		Conv:     e.kcp.GetConv(),
@@ -104,6 +106,11 @@ func (e *sessionEntry) info(now time.Time) SessionInfo {
 		BytesIn:  e.conn.in.Load(),
 		BytesOut: e.conn.out.Load(),
 	}
+	if e.flow != nil {
+		st := e.flow.state()
+		si.SendPhase, si.SendWnd, si.QDelay = string(st.Phase), st.Wnd, st.QDelay
+	}
+	return si
 }
 
 // sessionTable lists the open sessions of a role; its zero value is ready.
@@ -114,6 +121,8 @@ type sessionTable struct {
 	entries map[*smux.Session]*sessionEntry
 	closed  string // closeAll's reason; "" while open
 	wg      sync.WaitGroup
+
+	flowRunning bool // runFlow is running (flowctl.go)
 }
 
 func (t *sessionTable) add(log *slog.Logger, e *sessionEntry) error {
@@ -128,6 +137,11 @@ func (t *sessionTable) add(log *slog.Logger, e *sessionEntry) error {
 	t.entries[e.mux] = e
 	t.wg.Add(1)
 	go t.watch(log, e)
+	if e.flow != nil && !t.flowRunning {
+		t.flowRunning = true
+		t.wg.Add(1)
+		go t.runFlow()
+	}
 	return nil
 }
 

@@ -1,0 +1,307 @@
+package flow
+
+import (
+	"time"
+)
+
+// Defaults of the Controller's tuning; see Params.
+const (
+	DefaultMinWnd       = 16
+	DefaultInitWnd      = 32
+	DefaultMinRTTWindow = 10 * time.Second
+	DefaultBulkHold     = time.Second
+
+	minTarget   = 5 * time.Millisecond  // queueing delay aimed at on short paths
+	maxTarget   = 15 * time.Millisecond // and on long ones
+	minStep     = 20 * time.Millisecond // the least time between two window moves
+	busyAtLeast = 0.5                   // fraction of a step the writer waited: window-limited
+	maxGrow     = 0.2                   // at most +20 % per round trip
+	minGrow     = 0.05                  // and at least +5 % with no queue
+	maxShrink   = 0.4                   // at most −40 % per round trip
+	paceGain    = 1.25                  // pace at this × window / min RTT
+
+	maxBulkInterval = 100 // ms
+)
+
+// Params are a Controller's limits. MaxWnd and Interval are the
+// session's configured --sndwnd and interval; zero fields take defaults.
+type Params struct {
+	MaxWnd       int           // the window never exceeds it (the configured --sndwnd)
+	MinWnd       int           // nor falls below it
+	InitWnd      int           // the window at the start
+	Interval     int           // the configured KCP interval, ms
+	BulkInterval int           // the interval while sending in bulk, ms (default 3 × Interval, 20–50)
+	SegBytes     int           // payload bytes per segment (the KCP MSS), for the pacing rate; 0: no pacing
+	MinRTTWindow time.Duration // how long the least RTT is remembered
+	BulkHold     time.Duration // how long bulk mode outlasts the last busy step
+}
+
+func (p Params) withDefaults() Params {
+	if p.MinWnd <= 0 {
+		p.MinWnd = DefaultMinWnd
+	}
+	if p.MaxWnd < p.MinWnd {
+		p.MaxWnd = p.MinWnd
+	}
+	if p.InitWnd <= 0 {
+		p.InitWnd = DefaultInitWnd
+	}
+	p.InitWnd = min(max(p.InitWnd, p.MinWnd), p.MaxWnd)
+	if p.Interval <= 0 {
+		p.Interval = 10
+	}
+	if p.BulkInterval <= 0 {
+		p.BulkInterval = min(max(3*p.Interval, 20), 50)
+	}
+	p.BulkInterval = max(p.BulkInterval, p.Interval)
+	if p.MinRTTWindow <= 0 {
+		p.MinRTTWindow = DefaultMinRTTWindow
+	}
+	if p.BulkHold <= 0 {
+		p.BulkHold = DefaultBulkHold
+	}
+	return p
+}
+
+// Sample is what the sender saw at one moment.
+type Sample struct {
+	Now  time.Time
+	SRTT time.Duration // kcp-go's smoothed RTT; 0 until the first ACK
+	// Blocked is how long, in total since the session began, its writer
+	// has waited in Write (kcp-go blocks a Write while the send window is
+	// full). The Controller only looks at how much it grew.
+	Blocked time.Duration
+}
+
+// Decision is what the session should use now.
+type Decision struct {
+	Wnd      int // send window, segments
+	Interval int // KCP interval, ms
+	// Pace is the rate, bytes per second, at which to hand data to the
+	// session (0: unpaced). It spreads over a round trip what the window
+	// would otherwise release at once when a repaired loss frees it:
+	// such a burst overflows the bottleneck's queue, and its tail waits
+	// there past the retransmission timeout.
+	Pace float64
+}
+
+// Phase names where a Controller is.
+type Phase string
+
+// The phases.
+const (
+	PhaseStartup Phase = "startup" // doubling each round trip until the queue grows
+	PhaseSteady  Phase = "steady"  // holding the queueing delay near the target
+)
+
+// State is a Controller's view, for logs and metrics.
+type State struct {
+	Phase   Phase
+	Wnd     int
+	MinRTT  time.Duration
+	QDelay  time.Duration // the last step's SRTT − MinRTT
+	Target  time.Duration
+	Bulk    bool
+	Updates uint64 // window moves so far
+}
+
+// Controller decides one session's send window and interval from a
+// stream of Samples. It is not safe for concurrent use; its zero value is
+// not ready (use New).
+type Controller struct {
+	p Params
+
+	phase    Phase
+	wnd      float64
+	interval int
+
+	minRTT  minFilter
+	stepSum time.Duration // of the SRTT samples since the last step
+	stepN   int
+	qdelay  time.Duration
+
+	lastStep    time.Time // when the window last moved (or the first sample)
+	lastBlocked time.Duration
+	lastBusy    time.Time // the last step whose writer was busy
+	lastDrain   time.Time // see drainStep
+	draining    bool
+	saved       float64 // the window before the drain
+	updates     uint64
+}
+
+// New returns a Controller in startup with p's initial window.
+func New(p Params) *Controller {
+	p = p.withDefaults()
+	return &Controller{
+		p:        p,
+		phase:    PhaseStartup,
+		wnd:      float64(p.InitWnd),
+		interval: p.Interval,
+		minRTT:   minFilter{window: p.MinRTTWindow},
+	}
+}
+
+// Decision returns the current window and interval.
+func (c *Controller) Decision() Decision {
+	d := Decision{Wnd: int(c.wnd), Interval: c.interval}
+	if base := c.minRTT.get(); base > 0 && c.p.SegBytes > 0 {
+		d.Pace = paceGain * c.wnd * float64(c.p.SegBytes) / base.Seconds()
+	}
+	return d
+}
+
+// State returns the Controller's view.
+func (c *Controller) State() State {
+	return State{
+		Phase: c.phase, Wnd: int(c.wnd), MinRTT: c.minRTT.get(), QDelay: c.qdelay,
+		Target: target(c.minRTT.get()), Bulk: c.interval != c.p.Interval, Updates: c.updates,
+	}
+}
+
+// target is the queueing delay to hold: a quarter of the path's RTT,
+// within [minTarget, maxTarget].
+func target(minRTT time.Duration) time.Duration {
+	return min(max(minRTT/4, minTarget), maxTarget)
+}
+
+// Update feeds one Sample and returns the Decision, and whether it
+// differs from the previous one. The window moves at most once per round
+// trip (and never more often than every 20 ms).
+func (c *Controller) Update(s Sample) (Decision, bool) {
+	before := c.Decision()
+	if s.SRTT <= 0 {
+		return before, false
+	}
+	c.minRTT.add(s.Now, s.SRTT)
+	c.stepSum += s.SRTT
+	c.stepN++
+	if c.lastStep.IsZero() {
+		c.lastStep, c.lastBlocked = s.Now, s.Blocked
+		return before, false
+	}
+	elapsed := s.Now.Sub(c.lastStep)
+	if elapsed < max(s.SRTT, minStep) {
+		return before, false
+	}
+	busy := float64(s.Blocked-c.lastBlocked) >= busyAtLeast*float64(elapsed)
+	c.lastStep, c.lastBlocked = s.Now, s.Blocked
+	if busy {
+		c.lastBusy = s.Now
+	}
+	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy)
+	c.stepSum, c.stepN = 0, 0
+	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < c.p.BulkHold {
+		c.interval = c.bulkInterval()
+	} else {
+		c.interval = c.p.Interval
+	}
+	after := c.Decision()
+	return after, after != before
+}
+
+// bulkInterval is the interval while sending in bulk: BulkInterval, or
+// half the path's least RTT up to maxBulkInterval when that is more, so
+// that the retransmission timeout's margin grows with the spread of the
+// ACKs' arrival times, which grows with the path's RTT.
+func (c *Controller) bulkInterval() int {
+	half := int(c.minRTT.get() / 2 / time.Millisecond)
+	return max(c.p.BulkInterval, min(half, maxBulkInterval))
+}
+
+// step moves the window once, for a round trip whose mean smoothed RTT
+// was rtt and whose writer was (or was not) held back. The mean over the
+// round trip, not the last sample, measures the queue: one sample can
+// catch a burst of late ACKs (a repaired loss, an ACK recovered by FEC);
+// the least sample of a round trip misses a queue that overflows and
+// drains within it.
+func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
+	if c.drainStep(now) {
+		return
+	}
+	base := c.minRTT.get()
+	c.qdelay = rtt - base
+	t := target(base)
+	old := c.wnd
+	switch {
+	case c.phase == PhaseStartup && !busy:
+		// an idle or application-limited sender learns nothing here
+	case c.phase == PhaseStartup && c.qdelay >= t:
+		c.phase, c.lastDrain = PhaseSteady, now
+		fallthrough
+	case c.phase == PhaseSteady:
+		// With a window w the RTT is base + q, so the window that holds
+		// the target's worth of queue is w × (base + t)/(base + q). Go
+		// half of the way there each round trip (a full step overshoots,
+		// as the RTT answers a round trip late), at least minGrow up
+		// while the queue is under half the target.
+		ratio := float64(base+t) / float64(base+c.qdelay)
+		f := 1 + (ratio-1)/2
+		if c.qdelay < t/2 {
+			f = max(f, 1+minGrow)
+		}
+		f = min(max(f, 1-maxShrink), 1+maxGrow)
+		if f < 1 || busy {
+			c.wnd *= f
+		}
+	default: // startup, window-limited, below the target
+		c.wnd *= 2
+	}
+	c.wnd = min(max(c.wnd, float64(c.p.MinWnd)), float64(c.p.MaxWnd))
+	if int(c.wnd) != int(old) {
+		c.updates++
+	}
+}
+
+// drainStep halves the window for one round trip every half
+// MinRTTWindow in the steady phase, and restores it after. Without it a
+// queue the sender keeps would never empty, the least RTT would forget
+// the path's own and learn the queue's, and the queue would grow by the
+// target every MinRTTWindow. It reports whether this step was a drain
+// step (whose RTT measures the drain, not the window).
+func (c *Controller) drainStep(now time.Time) bool {
+	switch {
+	case c.draining:
+		c.draining = false
+		c.wnd = c.saved
+		return true
+	case c.phase == PhaseSteady && now.Sub(c.lastDrain) >= c.p.MinRTTWindow/2:
+		c.draining, c.saved, c.lastDrain = true, c.wnd, now
+		c.wnd = max(c.wnd/2, float64(c.p.MinWnd))
+		return true
+	}
+	return false
+}
+
+// minFilter is the least value added within the last window, kept as the
+// least of two half-window buckets (so it forgets a minimum after between
+// one half and one whole window).
+type minFilter struct {
+	window    time.Duration
+	cur, prev time.Duration // 0: empty
+	curStart  time.Time
+}
+
+func (f *minFilter) add(now time.Time, v time.Duration) {
+	half := f.window / 2
+	switch {
+	case f.curStart.IsZero():
+		f.curStart = now
+	case now.Sub(f.curStart) >= f.window:
+		f.prev, f.cur, f.curStart = 0, 0, now
+	case now.Sub(f.curStart) >= half:
+		f.prev, f.cur, f.curStart = f.cur, 0, now
+	}
+	if f.cur == 0 || v < f.cur {
+		f.cur = v
+	}
+}
+
+func (f *minFilter) get() time.Duration {
+	switch {
+	case f.prev == 0:
+		return f.cur
+	case f.cur == 0:
+		return f.prev
+	}
+	return min(f.cur, f.prev)
+}

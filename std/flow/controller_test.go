@@ -1,0 +1,177 @@
+package flow
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// path is a fluid model of a bottleneck link: a sender that keeps wnd
+// segments in flight sees an RTT of base, or wnd/rate when that is more
+// (the rest waits in the bottleneck's queue).
+type path struct {
+	base time.Duration
+	rate float64 // segments per second
+}
+
+func (p path) bdp() float64 { return p.rate * p.base.Seconds() }
+
+func (p path) rtt(wnd int) time.Duration {
+	return max(p.base, time.Duration(float64(wnd)/p.rate*float64(time.Second)))
+}
+
+// sim drives c every 10 ms for d, as the tunnel does, with a sender that
+// is window-limited when busy; noise, when set, adds to an RTT sample.
+type sim struct {
+	c       *Controller
+	now     time.Time
+	blocked time.Duration
+	srtt    time.Duration
+}
+
+func newSim(p Params) *sim {
+	return &sim{c: New(p), now: time.Unix(1e9, 0)}
+}
+
+func (s *sim) run(p path, d time.Duration, busy bool, noise func() time.Duration) {
+	const tick = 10 * time.Millisecond
+	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(tick) {
+		if busy {
+			s.blocked += tick
+		}
+		sample := p.rtt(s.c.Decision().Wnd)
+		if noise != nil {
+			sample += noise()
+		}
+		// kcp-go smooths its RTT with a gain of 1/8 per ACK; a few ACK
+		// packets arrive per tick.
+		if s.srtt == 0 {
+			s.srtt = sample
+		}
+		for range 3 {
+			s.srtt += (sample - s.srtt) / 8
+		}
+		s.c.Update(Sample{Now: s.now, SRTT: s.srtt, Blocked: s.blocked})
+	}
+}
+
+func TestWindowSettlesAtThePathBDPWithAShortQueue(t *testing.T) {
+	for _, p := range []path{
+		{base: 80 * time.Millisecond, rate: 3000},  // the bench's lossy link, data segments
+		{base: 200 * time.Millisecond, rate: 1400}, // bad
+		{base: 2 * time.Millisecond, rate: 40000},  // a fast, short path
+	} {
+		s := newSim(Params{MaxWnd: 1024, Interval: 10})
+		s.run(p, 20*time.Second, true, nil)
+		st := s.c.State()
+		wnd := float64(st.Wnd)
+		if bdp := p.bdp(); wnd < bdp || wnd > bdp+2*st.Target.Seconds()*p.rate+float64(DefaultMinWnd) {
+			t.Errorf("%v at %v seg/s: window %v, want between the BDP %.0f and BDP + 2 × target (%v) of queue", p.base, p.rate, wnd, bdp, st.Target)
+		}
+		if st.QDelay > 2*st.Target {
+			t.Errorf("%v: queueing delay %v, want ≤ 2 × target %v", p.base, st.QDelay, st.Target)
+		}
+		if st.Phase != PhaseSteady {
+			t.Errorf("%v: phase %s after 20 s of bulk, want %s", p.base, st.Phase, PhaseSteady)
+		}
+	}
+}
+
+func TestLateACKsOfALossyPathDoNotCollapseTheWindow(t *testing.T) {
+	// One ACK in ten is 40–80 ms late (a repaired loss, an ACK recovered
+	// by FEC): noise, not a queue.
+	p := path{base: 200 * time.Millisecond, rate: 1400}
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := func() time.Duration {
+		if rng.IntN(10) == 0 {
+			return time.Duration(40+rng.IntN(40)) * time.Millisecond
+		}
+		return time.Duration(rng.IntN(5)) * time.Millisecond
+	}
+	s := newSim(Params{MaxWnd: 1024, Interval: 10})
+	s.run(p, 30*time.Second, true, noise)
+	if w, bdp := s.c.State().Wnd, p.bdp(); float64(w) < 0.7*bdp {
+		t.Errorf("window %d, want ≥ 0.7 × BDP %.0f: noise collapsed it", w, bdp)
+	}
+}
+
+func TestAnApplicationLimitedSenderKeepsItsWindow(t *testing.T) {
+	p := path{base: 80 * time.Millisecond, rate: 3000}
+	s := newSim(Params{MaxWnd: 1024, Interval: 10})
+	s.run(p, 5*time.Second, false, nil)
+	st := s.c.State()
+	if st.Wnd != DefaultInitWnd || st.Phase != PhaseStartup {
+		t.Errorf("idle sender: window %d phase %s, want %d %s", st.Wnd, st.Phase, DefaultInitWnd, PhaseStartup)
+	}
+	if d := s.c.Decision(); d.Interval != 10 {
+		t.Errorf("idle sender: interval %d, want the configured 10", d.Interval)
+	}
+}
+
+func TestBulkWidensTheIntervalAndIdleRestoresIt(t *testing.T) {
+	for _, tc := range []struct {
+		base time.Duration
+		want int
+	}{
+		{80 * time.Millisecond, 40},   // half the RTT
+		{20 * time.Millisecond, 30},   // 3 × the configured 10 ms
+		{600 * time.Millisecond, 100}, // capped
+	} {
+		p := path{base: tc.base, rate: 1000}
+		s := newSim(Params{MaxWnd: 1024, Interval: 10})
+		s.run(p, 3*time.Second, true, nil)
+		if d := s.c.Decision(); d.Interval != tc.want {
+			t.Errorf("RTT %v, bulk: interval %d, want %d", tc.base, d.Interval, tc.want)
+		}
+		s.run(p, DefaultBulkHold+2*tc.base+100*time.Millisecond, false, nil)
+		if d := s.c.Decision(); d.Interval != 10 {
+			t.Errorf("RTT %v, idle again: interval %d, want 10", tc.base, d.Interval)
+		}
+		if s.c.State().Bulk {
+			t.Errorf("RTT %v: State().Bulk still set", tc.base)
+		}
+	}
+}
+
+func TestAPathThatGetsLongerIsRelearned(t *testing.T) {
+	// A route change doubles the RTT. The old minimum would read the new
+	// RTT as queue and shrink the window to nothing; it must be
+	// forgotten within MinRTTWindow.
+	s := newSim(Params{MaxWnd: 1024, Interval: 10})
+	s.run(path{base: 80 * time.Millisecond, rate: 3000}, 10*time.Second, true, nil)
+	long := path{base: 160 * time.Millisecond, rate: 3000}
+	s.run(long, DefaultMinRTTWindow+20*time.Second, true, nil)
+	st := s.c.State()
+	if st.MinRTT < long.base-time.Millisecond {
+		t.Errorf("min RTT %v, want the new path's %v", st.MinRTT, long.base)
+	}
+	if w := float64(st.Wnd); w < 0.9*long.bdp() {
+		t.Errorf("window %v, want ≥ 0.9 × the new BDP %.0f", w, long.bdp())
+	}
+}
+
+func TestPaceSpreadsTheWindowOverTheRTT(t *testing.T) {
+	s := newSim(Params{MaxWnd: 1024, Interval: 10, SegBytes: 1298})
+	p := path{base: 100 * time.Millisecond, rate: 2000}
+	s.run(p, 10*time.Second, true, nil)
+	d, st := s.c.Decision(), s.c.State()
+	want := paceGain * float64(d.Wnd) * 1298 / st.MinRTT.Seconds()
+	if d.Pace < 0.99*want || d.Pace > 1.01*want+paceGain*1298/st.MinRTT.Seconds() {
+		t.Errorf("pace %.0f B/s, want %.0f (%v × window %d × 1298 B / %v)", d.Pace, want, paceGain, d.Wnd, st.MinRTT)
+	}
+	if New(Params{MaxWnd: 100}).Decision().Pace != 0 {
+		t.Error("pace set before any RTT was measured")
+	}
+}
+
+func TestParamsDefaultsAndLimits(t *testing.T) {
+	c := New(Params{MaxWnd: 8})
+	if d := c.Decision(); d.Wnd != DefaultMinWnd || d.Interval != 10 {
+		t.Errorf("MaxWnd below MinWnd: decision %+v, want window %d interval 10", d, DefaultMinWnd)
+	}
+	s := newSim(Params{MaxWnd: 64, Interval: 10})
+	s.run(path{base: 100 * time.Millisecond, rate: 5000}, 5*time.Second, true, nil)
+	if w := s.c.State().Wnd; w != 64 {
+		t.Errorf("window %d on a path with a larger BDP, want the configured 64", w)
+	}
+}

@@ -1,0 +1,38 @@
+// Package flow sizes a KCP session's send window and its timer interval
+// while the session runs, from what the sender can see: kcp-go's smoothed
+// round-trip time and whether the writer is held back by the window.
+//
+// kcptun sends whatever its fixed windows allow. With kcptun's defaults
+// (sndwnd 1024 on the server, rcvwnd 512 on the client) that is several
+// times the bandwidth-delay product of a typical long link, so the
+// sender fills the bottleneck's queue: the round-trip time triples while
+// a download runs, the queue overflows, and every segment behind a drop
+// waits for a retransmission. Nothing in the protocol has to change to
+// avoid that; only how much the sender keeps in flight.
+//
+// The Controller is delay based (in the manner of TCP Vegas and LEDBAT):
+// it keeps the queueing delay it causes, the mean smoothed RTT of a round
+// trip minus the least RTT seen in the last MinRTTWindow, near a small
+// target (a quarter of the RTT, 5–15 ms). Loss does not steer it: FEC and
+// retransmissions repair loss, and a lossy link is not a congested one.
+// It starts small and doubles the window every round trip until the
+// queue reaches the target, then moves the window half way toward the
+// one that holds the target each round trip. Every half MinRTTWindow it
+// halves the window for one round trip so the queue drains and the least
+// RTT stays the path's own. Writes into the session are paced at 1.25 ×
+// window / least RTT, so a window freed at once (a repaired loss) is not
+// sent as one burst.
+//
+// It also widens the KCP timer interval while the session sends in bulk.
+// kcp-go's retransmission timeout is srtt + max(interval, 4·rttvar), and
+// its RTT samples come from the newest segment each ACK packet covers, so
+// with a 10 ms interval (fast3) the margin is smaller than the peer's ACK
+// batching plus ordinary jitter: a bulk sender retransmitted a fifth of
+// its segments spuriously on the bench's lossy link. A wider interval
+// while in bulk (3 × the configured one, or half the RTT, up to 100 ms)
+// widens that margin; it goes back a second after the bulk
+// transfer ends, so interactive traffic keeps the quick timer.
+//
+// Nothing here touches the wire: a kcptun peer sees a sender that keeps
+// fewer segments in flight, nothing else.
+package flow

@@ -1,0 +1,169 @@
+package tunnel
+
+import (
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go/v5"
+
+	"github.com/kcptun-go/tunnel/std/config"
+	"github.com/kcptun-go/tunnel/std/flow"
+)
+
+// How often the sessions' flow controllers get a sample: often while a
+// session sends, seldom while all are quiet.
+const (
+	flowEveryBusy = 10 * time.Millisecond
+	flowEveryIdle = 100 * time.Millisecond
+)
+
+// paceBurst is how much a paced writer may send at once after a pause.
+const paceBurst = 16 << 10
+
+// writeTimer paces and times the writes to a KCP session. kcp-go blocks
+// a Write while the send window is full, and the pacer holds a Write
+// until the session's rate allows it, so the time spent in Write tells
+// the flow controller whether the sender is held back.
+type writeTimer struct {
+	net.Conn
+	blocked atomic.Int64  // ns spent in Write and WriteBuffers
+	pace    atomic.Uint64 // bytes per second (float64 bits); 0: unpaced
+
+	mu   sync.Mutex // the pacer's clock; smux writes from one goroutine
+	next time.Time  // when the next write may start
+}
+
+func (w *writeTimer) Write(b []byte) (int, error) {
+	start := time.Now()
+	w.wait(start, len(b))
+	n, err := w.Conn.Write(b)
+	w.blocked.Add(int64(time.Since(start)))
+	return n, err
+}
+
+// WriteBuffers keeps kcp-go's vectored writes.
+func (w *writeTimer) WriteBuffers(v [][]byte) (int, error) {
+	start := time.Now()
+	size := 0
+	for _, b := range v {
+		size += len(b)
+	}
+	w.wait(start, size)
+	n, err := w.Conn.(interface{ WriteBuffers([][]byte) (int, error) }).WriteBuffers(v)
+	w.blocked.Add(int64(time.Since(start)))
+	return n, err
+}
+
+// wait holds a write of n bytes until the pacing rate allows it.
+func (w *writeTimer) wait(now time.Time, n int) {
+	rate := math.Float64frombits(w.pace.Load())
+	if rate <= 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at := w.next
+	if earliest := now.Add(-time.Duration(paceBurst / rate * 1e9)); at.Before(earliest) {
+		at = earliest
+	}
+	w.next = at.Add(time.Duration(float64(n) / rate * 1e9))
+	if d := at.Sub(now); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// flowTuner runs one session's flow.Controller and applies its
+// decisions to the session.
+type flowTuner struct {
+	sess   *kcp.UDPSession
+	timer  *writeTimer
+	common *config.Common
+
+	mu          sync.Mutex
+	ctl         *flow.Controller
+	lastBlocked int64 // timer.blocked at the previous sample, to tell idle sessions
+}
+
+// newFlowTuner wraps conn (the session's KCP conn) in a writeTimer and
+// returns the tuner with its initial decision applied, or nil when
+// --sendctl is off. The caller uses the returned conn in place of conn.
+func newFlowTuner(sess *kcp.UDPSession, c *config.Common) (*flowTuner, net.Conn) {
+	if c.SendCtl == config.SendCtlOff {
+		return nil, sess
+	}
+	t := &flowTuner{
+		sess:   sess,
+		timer:  &writeTimer{Conn: sess},
+		common: c,
+		ctl:    flow.New(flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}),
+	}
+	t.apply(t.ctl.Decision())
+	return t, t.timer
+}
+
+func (t *flowTuner) apply(d flow.Decision) {
+	t.sess.SetWindowSize(d.Wnd, 0)
+	t.sess.SetNoDelay(-1, d.Interval, -1, -1)
+	t.timer.pace.Store(math.Float64bits(d.Pace))
+}
+
+// sample feeds the controller and applies a changed decision. It
+// reports whether the session wrote anything since the last sample.
+func (t *flowTuner) sample(now time.Time) (active bool) {
+	blocked := t.timer.blocked.Load()
+	srtt := time.Duration(t.sess.GetSRTT()) * time.Millisecond
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	active = blocked != t.lastBlocked
+	t.lastBlocked = blocked
+	if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked)}); changed {
+		t.apply(d)
+	}
+
+	return active
+}
+
+func (t *flowTuner) state() flow.State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ctl.State()
+}
+
+// runFlow samples the flow tuners of the table's sessions until the
+// table has none or is closed; add starts it.
+func (t *sessionTable) runFlow() {
+	defer t.wg.Done()
+	timer := time.NewTimer(flowEveryBusy)
+	defer timer.Stop()
+	var tuners []*flowTuner
+	for now := range timer.C {
+		t.mu.Lock()
+		if t.closed != "" || len(t.entries) == 0 {
+			t.flowRunning = false
+			t.mu.Unlock()
+			return
+		}
+		tuners = tuners[:0]
+		for _, e := range t.entries {
+			if e.flow != nil {
+				tuners = append(tuners, e.flow)
+			}
+		}
+		t.mu.Unlock()
+		active := false
+		for _, ft := range tuners {
+			if ft.sample(now) {
+				active = true
+			}
+		}
+		clear(tuners)
+		if active {
+			timer.Reset(flowEveryBusy)
+		} else {
+			timer.Reset(flowEveryIdle)
+		}
+	}
+}
