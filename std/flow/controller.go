@@ -99,7 +99,7 @@ type State struct {
 	Phase   Phase
 	Wnd     int
 	MinRTT  time.Duration
-	QDelay  time.Duration // the last step's SRTT − MinRTT
+	QDelay  time.Duration // the last step: its mean SRTT − MinRTT
 	Target  time.Duration
 	Bulk    bool
 	Updates uint64 // window moves so far
