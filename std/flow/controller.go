@@ -4,12 +4,12 @@ import (
 	"time"
 )
 
-// Defaults of the Controller's tuning; see Params.
+// The Controller's tuning.
 const (
-	DefaultMinWnd       = 16
-	DefaultInitWnd      = 32
-	DefaultMinRTTWindow = 10 * time.Second
-	DefaultBulkHold     = time.Second
+	MinWnd       = 16               // the window never falls below it
+	InitWnd      = 32               // the window at the start
+	MinRTTWindow = 10 * time.Second // how long the least RTT is remembered
+	BulkHold     = time.Second      // how long bulk mode outlasts the last busy step
 
 	minTarget   = 5 * time.Millisecond  // queueing delay aimed at on short paths
 	maxTarget   = 15 * time.Millisecond // and on long ones
@@ -23,42 +23,18 @@ const (
 	maxBulkInterval = 100 // ms
 )
 
-// Params are a Controller's limits. MaxWnd and Interval are the
-// session's configured --sndwnd and interval; zero fields take defaults.
+// Params are a session's settings: its configured --sndwnd and interval,
+// and its segment size.
 type Params struct {
-	MaxWnd       int           // the window never exceeds it (the configured --sndwnd)
-	MinWnd       int           // nor falls below it
-	InitWnd      int           // the window at the start
-	Interval     int           // the configured KCP interval, ms
-	BulkInterval int           // the interval while sending in bulk, ms (default 3 × Interval, 20–50)
-	SegBytes     int           // payload bytes per segment (the KCP MSS), for the pacing rate; 0: no pacing
-	MinRTTWindow time.Duration // how long the least RTT is remembered
-	BulkHold     time.Duration // how long bulk mode outlasts the last busy step
+	MaxWnd   int // the window never exceeds it (the configured --sndwnd; at least MinWnd)
+	Interval int // the configured KCP interval, ms (0: 10)
+	SegBytes int // payload bytes per segment (the KCP MSS), for the pacing rate; 0: no pacing
 }
 
 func (p Params) withDefaults() Params {
-	if p.MinWnd <= 0 {
-		p.MinWnd = DefaultMinWnd
-	}
-	if p.MaxWnd < p.MinWnd {
-		p.MaxWnd = p.MinWnd
-	}
-	if p.InitWnd <= 0 {
-		p.InitWnd = DefaultInitWnd
-	}
-	p.InitWnd = min(max(p.InitWnd, p.MinWnd), p.MaxWnd)
+	p.MaxWnd = max(p.MaxWnd, MinWnd)
 	if p.Interval <= 0 {
 		p.Interval = 10
-	}
-	if p.BulkInterval <= 0 {
-		p.BulkInterval = min(max(3*p.Interval, 20), 50)
-	}
-	p.BulkInterval = max(p.BulkInterval, p.Interval)
-	if p.MinRTTWindow <= 0 {
-		p.MinRTTWindow = DefaultMinRTTWindow
-	}
-	if p.BulkHold <= 0 {
-		p.BulkHold = DefaultBulkHold
 	}
 	return p
 }
@@ -96,13 +72,12 @@ const (
 
 // State is a Controller's view, for logs and metrics.
 type State struct {
-	Phase   Phase
-	Wnd     int
-	MinRTT  time.Duration
-	QDelay  time.Duration // the last step: its mean SRTT − MinRTT
-	Target  time.Duration
-	Bulk    bool
-	Updates uint64 // window moves so far
+	Phase  Phase
+	Wnd    int
+	MinRTT time.Duration
+	QDelay time.Duration // the last step: its mean SRTT − MinRTT
+	Target time.Duration
+	Bulk   bool // the interval is widened for bulk sending
 }
 
 // Controller decides one session's send window and interval from a
@@ -126,7 +101,6 @@ type Controller struct {
 	lastDrain   time.Time // see drainStep
 	draining    bool
 	saved       float64 // the window before the drain
-	updates     uint64
 }
 
 // New returns a Controller in startup with p's initial window.
@@ -135,9 +109,9 @@ func New(p Params) *Controller {
 	return &Controller{
 		p:        p,
 		phase:    PhaseStartup,
-		wnd:      float64(p.InitWnd),
+		wnd:      float64(min(InitWnd, p.MaxWnd)),
 		interval: p.Interval,
-		minRTT:   minFilter{window: p.MinRTTWindow},
+		minRTT:   minFilter{window: MinRTTWindow},
 	}
 }
 
@@ -154,7 +128,7 @@ func (c *Controller) Decision() Decision {
 func (c *Controller) State() State {
 	return State{
 		Phase: c.phase, Wnd: int(c.wnd), MinRTT: c.minRTT.get(), QDelay: c.qdelay,
-		Target: target(c.minRTT.get()), Bulk: c.interval != c.p.Interval, Updates: c.updates,
+		Target: target(c.minRTT.get()), Bulk: c.interval != c.p.Interval,
 	}
 }
 
@@ -190,7 +164,7 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 	}
 	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy)
 	c.stepSum, c.stepN = 0, 0
-	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < c.p.BulkHold {
+	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < BulkHold {
 		c.interval = c.bulkInterval()
 	} else {
 		c.interval = c.p.Interval
@@ -199,13 +173,14 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 	return after, after != before
 }
 
-// bulkInterval is the interval while sending in bulk: BulkInterval, or
-// half the path's least RTT up to maxBulkInterval when that is more, so
-// that the retransmission timeout's margin grows with the spread of the
-// ACKs' arrival times, which grows with the path's RTT.
+// bulkInterval is the interval while sending in bulk: 3 × the configured
+// one (20–50 ms), or half the path's least RTT up to maxBulkInterval when
+// that is more, so that the retransmission timeout's margin grows with
+// the spread of the ACKs' arrival times, which grows with the path's RTT.
 func (c *Controller) bulkInterval() int {
+	base := max(min(max(3*c.p.Interval, 20), 50), c.p.Interval)
 	half := int(c.minRTT.get() / 2 / time.Millisecond)
-	return max(c.p.BulkInterval, min(half, maxBulkInterval))
+	return max(base, min(half, maxBulkInterval))
 }
 
 // step moves the window once, for a round trip whose mean smoothed RTT
@@ -221,7 +196,6 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
 	base := c.minRTT.get()
 	c.qdelay = rtt - base
 	t := target(base)
-	old := c.wnd
 	switch {
 	case c.phase == PhaseStartup && !busy:
 		// an idle or application-limited sender learns nothing here
@@ -246,10 +220,7 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
 	default: // startup, window-limited, below the target
 		c.wnd *= 2
 	}
-	c.wnd = min(max(c.wnd, float64(c.p.MinWnd)), float64(c.p.MaxWnd))
-	if int(c.wnd) != int(old) {
-		c.updates++
-	}
+	c.wnd = min(max(c.wnd, MinWnd), float64(c.p.MaxWnd))
 }
 
 // drainStep halves the window for one round trip every half
@@ -264,9 +235,9 @@ func (c *Controller) drainStep(now time.Time) bool {
 		c.draining = false
 		c.wnd = c.saved
 		return true
-	case c.phase == PhaseSteady && now.Sub(c.lastDrain) >= c.p.MinRTTWindow/2:
+	case c.phase == PhaseSteady && now.Sub(c.lastDrain) >= MinRTTWindow/2:
 		c.draining, c.saved, c.lastDrain = true, c.wnd, now
-		c.wnd = max(c.wnd/2, float64(c.p.MinWnd))
+		c.wnd = max(c.wnd/2, MinWnd)
 		return true
 	}
 	return false

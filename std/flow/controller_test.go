@@ -65,7 +65,7 @@ func TestWindowSettlesAtThePathBDPWithAShortQueue(t *testing.T) {
 		s.run(p, 20*time.Second, true, nil)
 		st := s.c.State()
 		wnd := float64(st.Wnd)
-		if bdp := p.bdp(); wnd < bdp || wnd > bdp+2*st.Target.Seconds()*p.rate+float64(DefaultMinWnd) {
+		if bdp := p.bdp(); wnd < bdp || wnd > bdp+2*st.Target.Seconds()*p.rate+float64(MinWnd) {
 			t.Errorf("%v at %v seg/s: window %v, want between the BDP %.0f and BDP + 2 × target (%v) of queue", p.base, p.rate, wnd, bdp, st.Target)
 		}
 		if st.QDelay > 2*st.Target {
@@ -100,8 +100,8 @@ func TestAnApplicationLimitedSenderKeepsItsWindow(t *testing.T) {
 	s := newSim(Params{MaxWnd: 1024, Interval: 10})
 	s.run(p, 5*time.Second, false, nil)
 	st := s.c.State()
-	if st.Wnd != DefaultInitWnd || st.Phase != PhaseStartup {
-		t.Errorf("idle sender: window %d phase %s, want %d %s", st.Wnd, st.Phase, DefaultInitWnd, PhaseStartup)
+	if st.Wnd != InitWnd || st.Phase != PhaseStartup {
+		t.Errorf("idle sender: window %d phase %s, want %d %s", st.Wnd, st.Phase, InitWnd, PhaseStartup)
 	}
 	if d := s.c.Decision(); d.Interval != 10 {
 		t.Errorf("idle sender: interval %d, want the configured 10", d.Interval)
@@ -123,7 +123,7 @@ func TestBulkWidensTheIntervalAndIdleRestoresIt(t *testing.T) {
 		if d := s.c.Decision(); d.Interval != tc.want {
 			t.Errorf("RTT %v, bulk: interval %d, want %d", tc.base, d.Interval, tc.want)
 		}
-		s.run(p, DefaultBulkHold+2*tc.base+100*time.Millisecond, false, nil)
+		s.run(p, BulkHold+2*tc.base+100*time.Millisecond, false, nil)
 		if d := s.c.Decision(); d.Interval != 10 {
 			t.Errorf("RTT %v, idle again: interval %d, want 10", tc.base, d.Interval)
 		}
@@ -140,7 +140,7 @@ func TestAPathThatGetsLongerIsRelearned(t *testing.T) {
 	s := newSim(Params{MaxWnd: 1024, Interval: 10})
 	s.run(path{base: 80 * time.Millisecond, rate: 3000}, 10*time.Second, true, nil)
 	long := path{base: 160 * time.Millisecond, rate: 3000}
-	s.run(long, DefaultMinRTTWindow+20*time.Second, true, nil)
+	s.run(long, MinRTTWindow+20*time.Second, true, nil)
 	st := s.c.State()
 	if st.MinRTT < long.base-time.Millisecond {
 		t.Errorf("min RTT %v, want the new path's %v", st.MinRTT, long.base)
@@ -166,8 +166,8 @@ func TestPaceSpreadsTheWindowOverTheRTT(t *testing.T) {
 
 func TestParamsDefaultsAndLimits(t *testing.T) {
 	c := New(Params{MaxWnd: 8})
-	if d := c.Decision(); d.Wnd != DefaultMinWnd || d.Interval != 10 {
-		t.Errorf("MaxWnd below MinWnd: decision %+v, want window %d interval 10", d, DefaultMinWnd)
+	if d := c.Decision(); d.Wnd != MinWnd || d.Interval != 10 {
+		t.Errorf("MaxWnd below MinWnd: decision %+v, want window %d interval 10", d, MinWnd)
 	}
 	s := newSim(Params{MaxWnd: 64, Interval: 10})
 	s.run(path{base: 100 * time.Millisecond, rate: 5000}, 5*time.Second, true, nil)

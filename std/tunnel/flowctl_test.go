@@ -1,7 +1,10 @@
 package tunnel
 
 import (
+	"math"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/flow"
@@ -23,12 +26,53 @@ func TestSendControlShowsInTheSessionTable(t *testing.T) {
 			}
 			for _, si := range infos {
 				switch {
-				case tc.wantPhase && (si.SendPhase == "" || si.SendWnd < flow.DefaultMinWnd):
-					t.Errorf("sendctl %s: phase %q window %d, want a phase and a window ≥ %d", tc.sendctl, si.SendPhase, si.SendWnd, flow.DefaultMinWnd)
+				case tc.wantPhase && (si.SendPhase == "" || si.SendWnd < flow.MinWnd):
+					t.Errorf("sendctl %s: phase %q window %d, want a phase and a window ≥ %d", tc.sendctl, si.SendPhase, si.SendWnd, flow.MinWnd)
 				case !tc.wantPhase && (si.SendPhase != "" || si.SendWnd != 0):
 					t.Errorf("sendctl off: phase %q window %d, want none", si.SendPhase, si.SendWnd)
 				}
 			}
 		})
+	}
+}
+
+// discardConn takes every write at once.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// The pacer holds writes to the rate the controller chose: after the
+// first paceBurst bytes, n bytes take at least n / rate. (Only a lower
+// bound is asserted: a slow machine can make it slower, never faster.)
+func TestWriteTimerPacesWritesAndCountsTheWait(t *testing.T) {
+	const rate = 1 << 20 // bytes per second
+	w := &writeTimer{Conn: discardConn{}}
+	w.pace.Store(math.Float64bits(rate))
+	chunk := make([]byte, 8<<10)
+	const total = paceBurst + 128<<10
+	start := time.Now()
+	for sent := 0; sent < total; sent += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	// The last write may start as soon as the bytes before it are paid.
+	min := time.Duration(float64(total-paceBurst-len(chunk)) / rate * float64(time.Second))
+	if elapsed < min {
+		t.Errorf("%d bytes at %d B/s took %v, want ≥ %v", total, rate, elapsed, min)
+	}
+	if blocked := time.Duration(w.blocked.Load()); blocked < min {
+		t.Errorf("blocked time %v, want ≥ %v (the pacer's wait counts as held back)", blocked, min)
+	}
+
+	// Unpaced, the same writes do not wait.
+	w = &writeTimer{Conn: discardConn{}}
+	start = time.Now()
+	for sent := 0; sent < total; sent += len(chunk) {
+		w.Write(chunk)
+	}
+	if elapsed := time.Since(start); elapsed >= min {
+		t.Errorf("unpaced writes took %v, want well under %v", elapsed, min)
 	}
 }
