@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestSpecStringParsesBack(t *testing.T) {
 		}
 		s := SpecString(spec)
 		back, err := netem.ParseSpec(s)
-		if err != nil || back != spec {
+		if err != nil || !reflect.DeepEqual(back, spec) {
 			t.Errorf("%s: SpecString = %q, parses back as %+v, %v; want %+v", name, s, back, err, spec)
 		}
 	}

@@ -3,6 +3,7 @@ package netem
 import (
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -36,6 +37,11 @@ type Link struct {
 	mu        sync.Mutex
 	rng       *rand.Rand
 	geBad     bool
+	rate      int64   // the bottleneck rate now (Spec.Rate or a phase's)
+	loss      float64 // the Bernoulli loss now (Spec.Loss or a phase's)
+	started   bool    // the first packet came, at startAt, and started the phases' clock
+	startAt   int64
+	phase     int   // the next phase in Spec.Phases to begin
 	busyUntil int64 // when the bottleneck finishes the packets admitted so far
 	lastAt    int64 // delivery time of the last in-order packet
 	seq       uint64
@@ -73,6 +79,7 @@ func NewLink(spec Spec, deliver func(b []byte, addr net.Addr), opts ...Option) (
 // newLink starts a link drawing from random stream (o.seed, stream); spec
 // must be valid.
 func newLink(spec Spec, o options, stream uint64, deliver func(*packet) bool) *Link {
+	spec.Phases = slices.Clone(spec.Phases)
 	l := &Link{
 		spec:       spec,
 		timersOnly: o.timersOnly,
@@ -83,6 +90,8 @@ func newLink(spec Spec, o options, stream uint64, deliver func(*packet) bool) *L
 		jitterNs:   int64(spec.Jitter),
 		gapNs:      int64(spec.reorderGapOrDefault()),
 		rng:        rand.New(rand.NewPCG(o.seed, stream)),
+		rate:       spec.Rate,
+		loss:       spec.Loss,
 		wake:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		exited:     make(chan struct{}),
@@ -92,7 +101,11 @@ func newLink(spec Spec, o options, stream uint64, deliver func(*packet) bool) *L
 }
 
 // Spec returns the link's settings.
-func (l *Link) Spec() Spec { return l.spec }
+func (l *Link) Spec() Spec {
+	s := l.spec
+	s.Phases = slices.Clone(s.Phases)
+	return s
+}
 
 // Send offers a copy of b, addressed to addr, to the link. It never blocks
 // and reports nothing: like a UDP send, a dropped packet is silently gone
@@ -134,14 +147,15 @@ func (l *Link) send(b []byte, addr net.Addr, tag any) {
 // admit decides p's fate at time now: it returns false if the queue or the
 // loss models drop it, else sets p.at and p.seq. Called with mu held.
 func (l *Link) admit(p *packet, now int64) bool {
+	l.follow(now)
 	depart := now
-	if l.spec.Rate > 0 {
+	if l.rate > 0 {
 		start := max(now, l.busyUntil)
 		if start-now > l.queueNs {
 			l.sent.QueueDrops++
 			return false
 		}
-		l.busyUntil = start + int64(len(p.b))*8*int64(time.Second)/l.spec.Rate
+		l.busyUntil = start + int64(len(p.b))*8*int64(time.Second)/l.rate
 		depart = l.busyUntil
 	}
 	if l.lose() {
@@ -163,6 +177,17 @@ func (l *Link) admit(p *packet, now int64) bool {
 	return true
 }
 
+// follow starts the phases' clock at the first packet and applies the
+// phases begun by now. The queue limit is a time, so it follows the rate.
+func (l *Link) follow(now int64) {
+	if !l.started {
+		l.started, l.startAt = true, now
+	}
+	for ph := l.spec.Phases; l.phase < len(ph) && now-l.startAt >= int64(ph[l.phase].After); l.phase++ {
+		l.rate, l.loss = ph[l.phase].Rate, ph[l.phase].Loss
+	}
+}
+
 // lose draws the Gilbert-Elliott and Bernoulli loss for one packet.
 func (l *Link) lose() bool {
 	lost := false
@@ -178,7 +203,7 @@ func (l *Link) lose() bool {
 		}
 		lost = p > 0 && l.rng.Float64() < p
 	}
-	if l.spec.Loss > 0 && l.rng.Float64() < l.spec.Loss {
+	if l.loss > 0 && l.rng.Float64() < l.loss {
 		lost = true
 	}
 	return lost

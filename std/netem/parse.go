@@ -32,7 +32,8 @@ const (
 	wantProb     = "a percentage like 2% or a fraction in [0, 1]"
 	wantGE       = "p/r or p/r/lossgood/lossbad, each a percentage or fraction (e.g. 0.5%/15%/0/100%), or off"
 	wantReorder  = "a probability, optionally with the hold-back time: 1% or 1%/5ms"
-	wantFields   = "rate, delay, jitter, loss, queue, ge, reorder, dup"
+	wantPhase    = "after/rate/loss, e.g. 10s/10mbit/10% (from 10 s after the first packet on, 10 Mbit/s and 10 % loss)"
+	wantFields   = "rate, delay, jitter, loss, queue, ge, reorder, dup, phase"
 )
 
 // ParseSpec reads a comma-separated list of key=value fields, optionally
@@ -40,11 +41,13 @@ const (
 //
 //	rate=50mbit,delay=40ms,jitter=5ms,loss=2%,queue=100ms,ge=0.01/0.3/0/0.5,reorder=1%,dup=0.5%
 //	lossy,loss=5%
+//	lossy,phase=10s/10mbit/10%,phase=20s/50mbit/2%
 //
 // rate takes bit, kbit, mbit or gbit (decimal units, as tc); durations take
 // Go's syntax (40ms, 500us); probabilities are percentages (2%) or fractions
 // (0.02). ge is p/r[/lossgood/lossbad] with lossgood 0 and lossbad 1 when
-// omitted. reorder is prob[/gap]. The empty string is the clean link.
+// omitted. reorder is prob[/gap]. phase is after/rate/loss and may repeat:
+// each adds one of Spec.Phases. The empty string is the clean link.
 // Errors wrap ErrSpec and are *SpecError values naming the field.
 func ParseSpec(s string) (Spec, error) {
 	var spec Spec
@@ -99,6 +102,11 @@ func setField(spec *Spec, key, value string) error {
 		spec.Reorder, spec.ReorderGap, err = parseReorder(value)
 	case "ge":
 		spec.GE, err = parseGE(value)
+	case "phase":
+		var ph Phase
+		if ph, err = parsePhase(value); err == nil {
+			spec.Phases = append(spec.Phases, ph)
+		}
 	default:
 		return &SpecError{Field: key, Value: value, Want: "a known field: " + wantFields}
 	}
@@ -194,6 +202,20 @@ func parseGE(v string) (GilbertElliott, error) {
 	return GilbertElliott{P: vals[0], R: vals[1], LossGood: vals[2], LossBad: vals[3]}, nil
 }
 
+func parsePhase(v string) (Phase, error) {
+	parts := strings.Split(v, "/")
+	if len(parts) != 3 {
+		return Phase{}, errWant(wantPhase)
+	}
+	after, err1 := parseDuration(parts[0])
+	rate, err2 := parseRate(parts[1])
+	loss, err3 := parseProb(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Phase{}, errWant(wantPhase)
+	}
+	return Phase{After: after, Rate: rate, Loss: loss}, nil
+}
+
 // String renders the spec in the form ParseSpec reads; the clean spec is
 // "clean". Fields at their zero value are left out.
 func (s Spec) String() string {
@@ -227,6 +249,9 @@ func (s Spec) String() string {
 	if s.Duplicate != 0 {
 		add("dup", formatProb(s.Duplicate))
 	}
+	for _, p := range s.Phases {
+		add("phase", p.After.String()+"/"+formatRate(p.Rate)+"/"+formatProb(p.Loss))
+	}
 	if len(parts) == 0 {
 		return "clean"
 	}
@@ -234,6 +259,9 @@ func (s Spec) String() string {
 }
 
 func formatRate(r int64) string {
+	if r == 0 {
+		return "0"
+	}
 	for _, u := range rateUnits {
 		m := int64(u.mult)
 		if r%m == 0 {

@@ -43,6 +43,20 @@ type Spec struct {
 	ReorderGap time.Duration
 	// Duplicate is the probability in [0, 1] that a packet is delivered twice.
 	Duplicate float64
+	// Phases make the link time-varying: from Phases[i].After on, counted
+	// from the first packet the link carries, Rate and Loss are those of
+	// Phases[i] (until the next phase). Before the first phase Rate and
+	// Loss above apply. Nil: the link never changes.
+	Phases []Phase `json:",omitempty"`
+}
+
+// Phase is one stretch of a time-varying link (Spec.Phases). The queue
+// limit, a time (Spec.Queue), follows the rate; packets already queued
+// when the rate changes keep the departure times they were given.
+type Phase struct {
+	After time.Duration // since the link's first packet; increasing over the phases
+	Rate  int64         // bits per second from then on; 0 means unlimited
+	Loss  float64       // Bernoulli loss probability from then on
 }
 
 // GilbertElliott is the two-state burst-loss model. Before each packet the
@@ -74,11 +88,26 @@ func (g GilbertElliott) MeanLoss() float64 {
 // IsClean reports whether the spec leaves packets untouched.
 func (s Spec) IsClean() bool {
 	return s.Rate == 0 && s.Delay == 0 && s.Jitter == 0 && s.Loss == 0 &&
-		!s.GE.Enabled() && s.Reorder == 0 && s.Duplicate == 0
+		!s.GE.Enabled() && s.Reorder == 0 && s.Duplicate == 0 && len(s.Phases) == 0
+}
+
+// At is the spec in effect d after the link's first packet: Rate and Loss
+// from the last phase begun by then, and no Phases.
+func (s Spec) At(d time.Duration) Spec {
+	at := s
+	at.Phases = nil
+	for _, p := range s.Phases {
+		if d < p.After {
+			break
+		}
+		at.Rate, at.Loss = p.Rate, p.Loss
+	}
+	return at
 }
 
 // MeanLoss is the long-run probability that a packet is lost to random or
-// burst loss (queue overflow not included).
+// burst loss (queue overflow not included), for Loss and GE: Phases are
+// not taken into account (see At).
 func (s Spec) MeanLoss() float64 {
 	return 1 - (1-s.Loss)*(1-s.GE.MeanLoss())
 }
@@ -113,6 +142,21 @@ func (s Spec) Validate() error {
 	}
 	if s.GE.P > 0 && s.GE.R == 0 {
 		bad("ge r", "0", "a bad→good probability > 0 when p > 0 (else the link stays bad forever)")
+	}
+	for i, p := range s.Phases {
+		field := fmt.Sprintf("phase %d ", i+1)
+		switch {
+		case p.After < 0:
+			bad(field+"after", p.After.String(), "a duration ≥ 0")
+		case i > 0 && p.After <= s.Phases[i-1].After:
+			bad(field+"after", p.After.String(), "a time later than phase "+fmt.Sprint(i)+"'s "+s.Phases[i-1].After.String())
+		}
+		if p.Rate < 0 {
+			bad(field+"rate", fmt.Sprint(p.Rate), "a rate ≥ 0 bits/s")
+		}
+		if !(p.Loss >= 0 && p.Loss <= 1) {
+			bad(field+"loss", fmt.Sprint(p.Loss), "a probability in [0, 1]")
+		}
 	}
 	return errors.Join(errs...)
 }

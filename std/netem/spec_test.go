@@ -47,6 +47,8 @@ func TestParseSpecForms(t *testing.T) {
 		{"lossy", lossy},
 		{"lossy,loss=5%", func() Spec { s := lossy; s.Loss = 0.05; return s }()},
 		{"Satellite,rate=0", func() Spec { s, _ := Profile("satellite"); s.Rate = 0; return s }()},
+		{"rate=50mbit,phase=10s/10mbit/10%,phase=20.5s/0/0", Spec{Rate: 50e6, Phases: []Phase{
+			{After: 10 * time.Second, Rate: 10e6, Loss: 0.1}, {After: 20500 * time.Millisecond}}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseSpec(tt.in)
@@ -83,6 +85,10 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"delay=1ms,40ms", "40ms", "key=value"},
 		{"wifi", "profile", "lossy"},
 		{"delay=1ms,lossy", "lossy", "profile name may only come first"},
+		{"phase=10s/10mbit", "phase", "after/rate/loss"},
+		{"phase=10s/fast/1%", "phase", "after/rate/loss"},
+		{"phase=soon/1mbit/1%", "phase", "after/rate/loss"},
+		{"phase=10s/1mbit/1%,phase=5s/2mbit/1%", "phase 2 after", "later than phase 1's 10s"},
 	}
 	for _, tt := range tests {
 		_, err := ParseSpec(tt.in)
@@ -110,6 +116,7 @@ func TestSpecStringRoundTrips(t *testing.T) {
 		{Rate: 50e6, Queue: 30 * time.Millisecond, Jitter: time.Millisecond, GE: GilbertElliott{P: 0.003, R: 0.25, LossGood: 0.001, LossBad: 0.9}},
 		{Reorder: 0.07, ReorderGap: 3 * time.Millisecond, Duplicate: 0.33},
 		{Reorder: 0.07},
+		{Rate: 3e6, Loss: 0.01, Phases: []Phase{{After: 1500 * time.Millisecond, Loss: 0.125}, {After: time.Minute, Rate: 1_234_567}}},
 	}
 	for _, name := range ProfileNames() {
 		p, err := Profile(name)
@@ -186,14 +193,56 @@ func TestValidateRejectsOutOfRange(t *testing.T) {
 			t.Errorf("Validate(%+v) = %v, want ErrSpec", s, err)
 		}
 	}
+	badPhases := []struct {
+		phases []Phase
+		fields []string
+	}{
+		{[]Phase{{After: -time.Second}}, []string{"phase 1 after"}},
+		{[]Phase{{After: 2 * time.Second}, {After: 2 * time.Second}}, []string{"phase 2 after"}},
+		{[]Phase{{After: 2 * time.Second}, {After: time.Second}}, []string{"phase 2 after"}},
+		{[]Phase{{After: time.Second, Rate: -1, Loss: 1.1}}, []string{"phase 1 rate", "phase 1 loss"}},
+		{[]Phase{{After: time.Second}, {After: 2 * time.Second, Loss: math.NaN()}}, []string{"phase 2 loss"}},
+	}
+	for _, tt := range badPhases {
+		err := Spec{Phases: tt.phases}.Validate()
+		var fields []string
+		for _, e := range joined(err) {
+			var se *SpecError
+			if errors.As(e, &se) {
+				fields = append(fields, se.Field)
+			}
+		}
+		if !errors.Is(err, ErrSpec) || strings.Join(fields, ",") != strings.Join(tt.fields, ",") {
+			t.Errorf("Validate(phases %+v) = %v: want errors about %q", tt.phases, err, tt.fields)
+		}
+	}
+	if err := (Spec{Phases: []Phase{{After: 0, Rate: 1e6}, {After: time.Second, Loss: 1}}}).Validate(); err != nil {
+		t.Errorf("valid phases: %v", err)
+	}
 	if _, _, err := NewPair(Spec{Loss: 2}, Spec{}); !errors.Is(err, ErrSpec) {
 		t.Errorf("NewPair with loss 2 = %v, want ErrSpec", err)
 	}
 }
 
+// joined unpacks an errors.Join.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 // specsClose compares specs allowing float rounding in the probabilities.
 func specsClose(a, b Spec) bool {
 	near := func(x, y float64) bool { return math.Abs(x-y) < 1e-12 }
+	if len(a.Phases) != len(b.Phases) {
+		return false
+	}
+	for i, p := range a.Phases {
+		if q := b.Phases[i]; p.After != q.After || p.Rate != q.Rate || !near(p.Loss, q.Loss) {
+			return false
+		}
+	}
 	return a.Rate == b.Rate && a.Delay == b.Delay && a.Jitter == b.Jitter && a.Queue == b.Queue &&
 		a.ReorderGap == b.ReorderGap && near(a.Loss, b.Loss) && near(a.Reorder, b.Reorder) &&
 		near(a.Duplicate, b.Duplicate) && near(a.GE.P, b.GE.P) && near(a.GE.R, b.GE.R) &&

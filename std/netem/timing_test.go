@@ -1,6 +1,7 @@
 package netem
 
 import (
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -215,4 +216,77 @@ func measureLatenessAt10kPPS(t *testing.T) (p99 time.Duration, crowded bool) {
 		t.Errorf("median delay beyond the setting %v, want < 500µs", med)
 	}
 	return max(late.P99, quantile(s, 0.99)), crowded
+}
+
+func TestPhasesSwitchRateAndLossAtTheirTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			n    = 40
+			size = 1000 // 1 ms at 8 Mbit/s, 4 ms at 2 Mbit/s
+			gap  = 10 * time.Millisecond
+		)
+		spec := Spec{Rate: 8e6, Queue: time.Second, Phases: []Phase{
+			{After: 100 * time.Millisecond, Rate: 2e6},
+			{After: 200 * time.Millisecond, Rate: 8e6, Loss: 1},
+			{After: 300 * time.Millisecond, Rate: 8e6},
+		}}
+		c := newCollector()
+		l := newTestLink(t, spec, c.deliver, withTimersOnly())
+		// The phases' clock starts at the first packet, not at NewLink: a
+		// second of (virtual) idleness changes nothing.
+		time.Sleep(time.Second)
+
+		// One packet every 10 ms finds the link idle, so it takes just its
+		// transmission time at the rate of its phase: packets 10..19 fall
+		// in the 2 Mbit/s phase, 20..29 in the lossy one.
+		tick := time.NewTicker(gap)
+		defer tick.Stop()
+		sent := make([]time.Time, n)
+		for i := range n {
+			if i > 0 {
+				<-tick.C
+			}
+			sent[i] = time.Now()
+			l.Send(seqPacket(uint64(i), size), nil)
+		}
+		if st := l.Stats(); st.LossDrops != 10 {
+			t.Errorf("lost %d packets, want the 10 of the 100%% loss phase", st.LossDrops)
+		}
+		got := c.waitFor(t, n-10, virtualTimeout)
+		for _, a := range got {
+			want := time.Millisecond
+			switch {
+			case a.seq >= 20 && a.seq < 30:
+				t.Fatalf("packet %d, sent in the 100%% loss phase, was delivered", a.seq)
+			case a.seq >= 10 && a.seq < 20:
+				want = 4 * time.Millisecond
+			}
+			if took := a.at.Sub(sent[a.seq]); took != want {
+				t.Errorf("packet %d (sent %v after the first) took %v, want %v", a.seq, sent[a.seq].Sub(sent[0]), took, want)
+			}
+		}
+	})
+}
+
+func TestQueueLimitFollowsThePhaseRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			n     = 50
+			size  = 1000 // 1 ms at 8 Mbit/s, 4 ms at 2 Mbit/s
+			queue = 20 * time.Millisecond
+		)
+		spec := Spec{Rate: 8e6, Queue: queue, Phases: []Phase{{After: 100 * time.Millisecond, Rate: 2e6}}}
+		l := newTestLink(t, spec, func([]byte, net.Addr) {}, withTimersOnly())
+		// 20 ms of queue holds 20 packets at 8 Mbit/s but only 5 at
+		// 2 Mbit/s; the packet on the wire is not queued.
+		sendSeq(l, n, size)
+		if st := l.Stats(); st.QueueDrops != n-21 {
+			t.Errorf("8 Mbit/s: dropped %d of a %d-packet burst, want %d", st.QueueDrops, n, n-21)
+		}
+		time.Sleep(200 * time.Millisecond) // virtual: the queue drains, the 2 Mbit/s phase begins
+		sendSeq(l, n, size)
+		if st := l.Stats(); st.QueueDrops != (n-21)+(n-6) {
+			t.Errorf("2 Mbit/s: dropped %d of a %d-packet burst, want %d", st.QueueDrops-(n-21), n, n-6)
+		}
+	})
 }
