@@ -382,6 +382,13 @@ func SpecString(s netem.Spec) string {
 	if s.Rate > 0 && s.Queue > 0 {
 		f = append(f, "queue="+s.Queue.String())
 	}
+	for _, p := range s.Phases {
+		rate := "0"
+		if p.Rate > 0 {
+			rate = rateString(p.Rate)
+		}
+		f = append(f, fmt.Sprintf("phase=%v/%s/%s", p.After, rate, pct(p.Loss)))
+	}
 	return strings.Join(f, ",")
 }
 

@@ -125,6 +125,12 @@ func TestSpecStringParsesBack(t *testing.T) {
 			t.Errorf("%s: SpecString = %q, parses back as %+v, %v; want %+v", name, s, back, err, spec)
 		}
 	}
+	phased := netem.Spec{Rate: 50e6, Loss: 0.01, Phases: []netem.Phase{
+		{After: 10 * time.Second, Rate: 10e6, Loss: 0.1}, {After: 20500 * time.Millisecond}}}
+	s := SpecString(phased)
+	if back, err := netem.ParseSpec(s); err != nil || !reflect.DeepEqual(back, phased) {
+		t.Errorf("SpecString = %q, parses back as %+v, %v; want %+v", s, back, err, phased)
+	}
 	if s := SpecString(netem.Spec{}); s != "no impairment" {
 		t.Errorf("clean link = %q", s)
 	}

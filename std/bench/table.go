@@ -74,6 +74,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if sc.Spec.GE.Enabled() {
 			fmt.Fprintf(&b, " (Gilbert-Elliott bursts, %s loss on average)", pct(sc.Spec.MeanLoss()))
 		}
+		if len(sc.Spec.Phases) > 0 {
+			b.WriteString(" (each phase=after/rate/loss sets the rate and loss from that long after the link's first packet on)")
+		}
 		b.WriteString("\n")
 	}
 	if sw := sweepNote(r.Scenarios); sw != "" {
