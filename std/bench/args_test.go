@@ -49,7 +49,7 @@ func TestFullRunsEveryProfileAndTheSweep(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{"clean", "lossy", "bad", "bursty", "satellite"}; !slices.Equal(profiles, want) {
+	if want := []string{"clean", "lossy", "bad", "bursty", "satellite", "changing"}; !slices.Equal(profiles, want) {
 		t.Errorf("profiles %v, want %v", profiles, want)
 	}
 	if len(sweep) != len(DefaultSweep) || c.Scenarios[len(c.Scenarios)-1].Spec.Loss != 0.20 {

@@ -5,9 +5,12 @@
 // tested and benchmarked.
 //
 // A Spec describes one direction of a link. Profile returns the named specs
-// (clean, lossy, bad, bursty, satellite) and ParseSpec reads ad-hoc ones such
-// as "rate=50mbit,delay=40ms,jitter=5ms,loss=2%,queue=100ms" or a profile
-// with overrides, "lossy,loss=5%".
+// (clean, lossy, bad, bursty, satellite, changing) and ParseSpec reads
+// ad-hoc ones such as "rate=50mbit,delay=40ms,jitter=5ms,loss=2%,queue=100ms"
+// or a profile with overrides, "lossy,loss=5%". A Spec with Phases changes
+// its rate and loss at set times after the link's first packet
+// ("lossy,phase=10s/10mbit/10%,phase=20s/50mbit/2%"), to see how a
+// transport follows a link that changes under it.
 //
 // A Link carries one direction. Every packet's fate is decided when it is
 // sent, in this order:

@@ -3,6 +3,7 @@ package netem
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,9 +25,18 @@ var profiles = []struct {
 	// of 1/R ≈ 6.7 packets on average.
 	{"bursty", Spec{Rate: 30e6, Delay: 60 * time.Millisecond, GE: GilbertElliott{P: 0.005, R: 0.15, LossGood: 0, LossBad: 1}, Queue: DefaultQueue}},
 	{"satellite", Spec{Rate: 10e6, Delay: 300 * time.Millisecond, Loss: 0.01, Queue: DefaultQueue}},
+	// Changing: the link worsens for 10 s in the middle of a run and then
+	// recovers; counted from the first packet, so a bench run (start-up
+	// and 2 s of idle probes first) sees all three phases in a 64 MB
+	// download.
+	{"changing", Spec{Rate: 50e6, Delay: 40 * time.Millisecond, Loss: 0.01, Queue: DefaultQueue, Phases: []Phase{
+		{After: 10 * time.Second, Rate: 10e6, Loss: 0.10},
+		{After: 20 * time.Second, Rate: 50e6, Loss: 0.01},
+	}}},
 }
 
-// ProfileNames lists the named profiles, mildest first.
+// ProfileNames lists the named profiles, mildest first, then the
+// time-varying one.
 func ProfileNames() []string {
 	names := make([]string, len(profiles))
 	for i, p := range profiles {
@@ -42,12 +52,18 @@ func ProfileNames() []string {
 //	bad        20 Mbit/s, 100 ms, 10 % loss
 //	bursty     30 Mbit/s, 60 ms, Gilbert-Elliott bursts averaging ≈ 3 % loss
 //	satellite  10 Mbit/s, 300 ms, 1 % loss
+//	changing   40 ms one way; 50 Mbit/s and 1 % loss, from 10 s after the
+//	           first packet 10 Mbit/s and 10 % loss, from 20 s on 50 Mbit/s
+//	           and 1 % loss again (Spec.Phases)
 //
-// Rate-limited profiles queue at most DefaultQueue (100 ms) at their rate.
+// Rate-limited profiles queue at most DefaultQueue (100 ms) at their
+// current rate.
 func Profile(name string) (Spec, error) {
 	for _, p := range profiles {
 		if strings.EqualFold(p.name, name) {
-			return p.spec, nil
+			s := p.spec
+			s.Phases = slices.Clone(s.Phases) // the caller's to change
+			return s, nil
 		}
 	}
 	return Spec{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownProfile, name, strings.Join(ProfileNames(), ", "))

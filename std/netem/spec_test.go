@@ -49,6 +49,11 @@ func TestParseSpecForms(t *testing.T) {
 		{"Satellite,rate=0", func() Spec { s, _ := Profile("satellite"); s.Rate = 0; return s }()},
 		{"rate=50mbit,phase=10s/10mbit/10%,phase=20.5s/0/0", Spec{Rate: 50e6, Phases: []Phase{
 			{After: 10 * time.Second, Rate: 10e6, Loss: 0.1}, {After: 20500 * time.Millisecond}}}},
+		{"changing,phase=30s/1mbit/50%", func() Spec {
+			s, _ := Profile("changing")
+			s.Phases = append(s.Phases, Phase{After: 30 * time.Second, Rate: 1e6, Loss: 0.5})
+			return s
+		}()},
 	}
 	for _, tt := range tests {
 		got, err := ParseSpec(tt.in)
@@ -138,7 +143,7 @@ func TestSpecStringRoundTrips(t *testing.T) {
 }
 
 func TestProfilesMatchTheirDescriptions(t *testing.T) {
-	if got := strings.Join(ProfileNames(), " "); got != "clean lossy bad bursty satellite" {
+	if got := strings.Join(ProfileNames(), " "); got != "clean lossy bad bursty satellite changing" {
 		t.Fatalf("ProfileNames() = %q", got)
 	}
 	tests := []struct {
@@ -152,6 +157,7 @@ func TestProfilesMatchTheirDescriptions(t *testing.T) {
 		{"bad", 20e6, 100 * time.Millisecond, 0.10},
 		{"bursty", 30e6, 60 * time.Millisecond, 0.03},
 		{"satellite", 10e6, 300 * time.Millisecond, 0.01},
+		{"changing", 50e6, 40 * time.Millisecond, 0.01}, // until its first phase
 	}
 	for _, tt := range tests {
 		s, err := Profile(tt.name)
@@ -173,6 +179,24 @@ func TestProfilesMatchTheirDescriptions(t *testing.T) {
 	}
 	if b, _ := Profile("bursty"); !b.GE.Enabled() || b.Loss != 0 {
 		t.Errorf("bursty should lose packets by Gilbert-Elliott only: %v", b)
+	}
+	c, _ := Profile("changing")
+	for _, tt := range []struct {
+		at   time.Duration
+		rate int64
+		loss float64
+	}{
+		{0, 50e6, 0.01}, {10*time.Second - 1, 50e6, 0.01},
+		{10 * time.Second, 10e6, 0.10}, {20*time.Second - 1, 10e6, 0.10},
+		{20 * time.Second, 50e6, 0.01}, {time.Hour, 50e6, 0.01},
+	} {
+		if s := c.At(tt.at); s.Rate != tt.rate || s.Loss != tt.loss || s.Delay != 40*time.Millisecond || s.Phases != nil {
+			t.Errorf("changing at %v = %v, want rate %d loss %.2f delay 40ms", tt.at, s, tt.rate, tt.loss)
+		}
+	}
+	c.Phases[0].Rate = 1
+	if again, _ := Profile("changing"); again.Phases[0].Rate != 10e6 {
+		t.Error("changing a returned profile's phases changed the profile")
 	}
 	if _, err := Profile("nope"); !errors.Is(err, ErrUnknownProfile) || !strings.Contains(err.Error(), "satellite") {
 		t.Errorf("Profile(nope) = %v, want ErrUnknownProfile listing the names", err)
