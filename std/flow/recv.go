@@ -1,0 +1,69 @@
+package flow
+
+import "time"
+
+// The RecvWindow's tuning.
+const (
+	RecvFloor    = 512 // the least receive window (kcptun's client default)
+	recvGain     = 2   // window = recvGain × the segments that arrive in a round trip
+	recvHeadroom = 64  // plus this many segments
+	recvStepMin  = 100 * time.Millisecond
+	recvHold     = 10 * time.Second // a window shrinks only after this long without a raise
+)
+
+// RecvWindow sizes a session's receive window (what it lets the peer
+// have in flight) from the rate data arrives at and the round trip:
+// twice the bandwidth-delay product, so that a hole left by a loss can
+// take a round trip to repair while the peer keeps sending. A window that
+// limits the rate lets through about all it allows, so the next step
+// doubles it; it shrinks only after recvHold without a raise, to what the
+// rate then needs. It never leaves [min(RecvFloor, max), max].
+//
+// The memory it costs is only what is out of order or not yet read: KCP
+// keeps no more than the window. It is not safe for concurrent use; use
+// NewRecvWindow.
+type RecvWindow struct {
+	max, floor, seg int
+	wnd             int
+
+	at     time.Time // the start of the current measurement
+	bytes  uint64    // bytes read by then
+	raised time.Time
+}
+
+// NewRecvWindow returns a RecvWindow at its floor that never exceeds max
+// segments of segBytes each.
+func NewRecvWindow(ceiling, segBytes int) *RecvWindow {
+	floor := min(RecvFloor, ceiling)
+	return &RecvWindow{max: ceiling, floor: floor, seg: max(segBytes, 1), wnd: floor}
+}
+
+// Wnd returns the receive window, in segments.
+func (r *RecvWindow) Wnd() int { return r.wnd }
+
+// Update takes the bytes read from the session so far at now and the
+// path's round trip (0: unknown), and returns the window and whether it
+// changed.
+func (r *RecvWindow) Update(now time.Time, bytes uint64, rtt time.Duration) (int, bool) {
+	if r.at.IsZero() || bytes < r.bytes {
+		r.at, r.bytes, r.raised = now, bytes, now
+		return r.wnd, false
+	}
+	span := now.Sub(r.at)
+	if rtt <= 0 || span < max(rtt, recvStepMin) {
+		return r.wnd, false
+	}
+	rate := float64(bytes-r.bytes) / span.Seconds()
+	r.at, r.bytes = now, bytes
+	need := int(recvGain*rate*rtt.Seconds()/float64(r.seg)) + recvHeadroom
+	need = min(max(need, r.floor), r.max)
+	switch {
+	case need > r.wnd:
+		r.wnd, r.raised = need, now
+		return r.wnd, true
+	case need < r.wnd && now.Sub(r.raised) >= recvHold:
+		r.wnd, r.raised = need, now
+		return r.wnd, true
+	}
+	return r.wnd, false
+}

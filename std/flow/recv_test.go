@@ -1,0 +1,79 @@
+package flow
+
+import (
+	"testing"
+	"time"
+)
+
+// TestRecvWindowGrowsToTwiceTheBDP: a peer held back by the window sends
+// all it allows each round trip; the window grows until the rate is the
+// link's, then settles at twice its bandwidth-delay product.
+func TestRecvWindowGrowsToTwiceTheBDP(t *testing.T) {
+	const seg, rtt = 1000, 100 * time.Millisecond
+	const link = 10e6 // bytes per second: a BDP of 1000 segments
+	r := NewRecvWindow(4096, seg)
+	if r.Wnd() != RecvFloor {
+		t.Fatalf("starts at %d, want %d", r.Wnd(), RecvFloor)
+	}
+	now, read := time.Unix(0, 0), uint64(0)
+	r.Update(now, read, rtt)
+	for range 20 {
+		rate := min(float64(r.Wnd()*seg)/rtt.Seconds(), link)
+		now = now.Add(rtt)
+		read += uint64(rate * rtt.Seconds())
+		r.Update(now, read, rtt)
+	}
+	if want := 2*1000 + recvHeadroom; r.Wnd() != want {
+		t.Fatalf("window %d, want %d", r.Wnd(), want)
+	}
+}
+
+func TestRecvWindowStaysWithinItsBounds(t *testing.T) {
+	r := NewRecvWindow(2048, 1000)
+	now := time.Unix(0, 0)
+	r.Update(now, 0, time.Second)
+	r.Update(now.Add(time.Second), 1e12, time.Second)
+	if r.Wnd() != 2048 {
+		t.Fatalf("window %d, want the ceiling 2048", r.Wnd())
+	}
+	small := NewRecvWindow(100, 1000)
+	if small.Wnd() != 100 {
+		t.Fatalf("window %d with a ceiling of 100, want 100", small.Wnd())
+	}
+}
+
+// TestRecvWindowShrinksOnlyAfterAHold: a pause does not take the window
+// away at once; after recvHold without a raise it falls to what the rate
+// needs (the floor, when idle).
+func TestRecvWindowShrinksOnlyAfterAHold(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	r := NewRecvWindow(4096, 1000)
+	now, read := time.Unix(0, 0), uint64(0)
+	r.Update(now, read, rtt)
+	now, read = now.Add(rtt), read+2e6 // 20 MB/s
+	if w, changed := r.Update(now, read, rtt); !changed || w <= RecvFloor {
+		t.Fatalf("window %d after a fast round trip, want it raised", w)
+	}
+	raised := r.Wnd()
+	for i := 0; i < int(recvHold/rtt)-1; i++ {
+		now = now.Add(rtt)
+		r.Update(now, read, rtt)
+	}
+	if r.Wnd() != raised {
+		t.Fatalf("window %d within the hold, want %d", r.Wnd(), raised)
+	}
+	now = now.Add(2 * rtt)
+	r.Update(now, read, rtt)
+	if r.Wnd() != RecvFloor {
+		t.Fatalf("window %d after the hold while idle, want the floor %d", r.Wnd(), RecvFloor)
+	}
+}
+
+func TestRecvWindowWaitsForAnRTT(t *testing.T) {
+	r := NewRecvWindow(4096, 1000)
+	now := time.Unix(0, 0)
+	r.Update(now, 0, 0)
+	if _, changed := r.Update(now.Add(time.Second), 1e9, 0); changed {
+		t.Fatal("window moved with no RTT known")
+	}
+}
