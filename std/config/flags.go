@@ -6,10 +6,11 @@ import (
 	"github.com/urfave/cli"
 )
 
-// cryptUsage and modeUsage are kcptun's usage texts (plus aes-128-gcm).
+// cryptUsage and modeUsage are kcptun's usage texts (plus aes-128-gcm and
+// auto).
 const (
 	cryptUsage = "aes, aes-128, aes-192, salsa20, blowfish, twofish, cast5, 3des, tea, xtea, xor, sm4, none, null, aes-128-gcm"
-	modeUsage  = "profiles: fast3, fast2, fast, normal, manual"
+	modeUsage  = "profiles: fast3, fast2, fast, normal, manual, auto (tunes windows, pacing and parity at run time)"
 )
 
 // commonFlags is the one flag table for what both roles share: every

@@ -180,3 +180,24 @@ func TestApplyModePresetOnDefaults(t *testing.T) {
 		t.Errorf("manual: interval %d, want 33 kept", c.Interval)
 	}
 }
+
+// TestAutoModeRaisesDefaultWindowsOnly: --mode auto starts from fast3's
+// preset and turns the role's default windows into AutoWnd ceilings; a
+// window the user gave stays as given.
+func TestAutoModeRaisesDefaultWindowsOnly(t *testing.T) {
+	c := mustLoadClient(t, nil, "--mode", "auto")
+	if got := [4]int{c.NoDelay, c.Interval, c.Resend, c.NoCongestion}; got != [4]int{1, 10, 2, 1} {
+		t.Errorf("auto preset %v, want fast3's", got)
+	}
+	if c.SndWnd != AutoWnd || c.RcvWnd != AutoWnd {
+		t.Errorf("client windows %d/%d, want %d/%d", c.SndWnd, c.RcvWnd, AutoWnd, AutoWnd)
+	}
+	s := mustLoadServer(t, nil, "--mode", "auto", "--rcvwnd", "256")
+	if s.SndWnd != AutoWnd || s.RcvWnd != 256 {
+		t.Errorf("server windows %d/%d, want %d/256 (the given receive window kept)", s.SndWnd, s.RcvWnd, AutoWnd)
+	}
+	f := mustLoadClient(t, nil, "--mode", "fast3")
+	if f.SndWnd != 128 || f.RcvWnd != 512 {
+		t.Errorf("fast3 windows %d/%d, want the defaults 128/512", f.SndWnd, f.RcvWnd)
+	}
+}

@@ -3,6 +3,18 @@ package config
 // ModeManual takes nodelay, interval, resend and nc from their own flags.
 const ModeManual = "manual"
 
+// ModeAuto tunes at run time: fast3's nodelay, interval, resend and nc as
+// the start, windows sized from the measured bandwidth-delay product up to
+// AutoWnd, and the parity the sender spends chosen from the loss it sees
+// (see package flow). It needs no matching setting on the peer: a kcptun
+// peer keeps its fixed settings.
+const ModeAuto = "auto"
+
+// AutoWnd is the window ceiling --mode auto uses in place of a role's
+// default --sndwnd and --rcvwnd: 4096 segments, about 5 MB per session
+// at the most, held only while a transfer needs it.
+const AutoWnd = 4096
+
 type modePreset struct{ nodelay, interval, resend, nc int }
 
 // presetOf returns kcptun's --mode profile (wire.md §3).
@@ -14,7 +26,7 @@ func presetOf(mode string) (modePreset, bool) {
 		return modePreset{0, 30, 2, 1}, true
 	case "fast2":
 		return modePreset{1, 20, 2, 1}, true
-	case "fast3":
+	case "fast3", ModeAuto:
 		return modePreset{1, 10, 2, 1}, true
 	}
 	return modePreset{}, false
@@ -22,7 +34,7 @@ func presetOf(mode string) (modePreset, bool) {
 
 // ModeNames lists the accepted --mode values in kcptun's order.
 func ModeNames() []string {
-	return []string{"fast3", "fast2", "fast", "normal", ModeManual}
+	return []string{"fast3", "fast2", "fast", "normal", ModeManual, ModeAuto}
 }
 
 // ValidMode reports whether mode is an accepted --mode value.
@@ -40,11 +52,30 @@ func ModePreset(mode string) (nodelay, interval, resend, nc int, ok bool) {
 }
 
 // ApplyModePreset overwrites NoDelay, Interval, Resend and NoCongestion
-// with the preset of c.Mode; manual and unknown modes leave them as they
-// are. The Load functions and apps do this after the JSON file; call it on
+// with the preset of c.Mode (auto starts from fast3's); manual and
+// unknown modes leave them as they are. The Load functions and apps do this after the JSON file; call it on
 // a DefaultClient or DefaultServer built in code.
 func (c *Common) ApplyModePreset() {
 	if p, ok := presetOf(c.Mode); ok {
 		c.NoDelay, c.Interval, c.Resend, c.NoCongestion = p.nodelay, p.interval, p.resend, p.nc
+	}
+}
+
+// Auto reports whether c.Mode is ModeAuto.
+func (c *Common) Auto() bool { return c.Mode == ModeAuto }
+
+// applyAutoWindows raises to AutoWnd, under --mode auto, the windows that
+// are still the role's defaults (def): auto sizes the windows itself, and
+// these become its ceilings. A window given on the command line or in the
+// JSON file stays the ceiling as given.
+func (c *Common) applyAutoWindows(def Common) {
+	if !c.Auto() {
+		return
+	}
+	if c.SndWnd == def.SndWnd {
+		c.SndWnd = max(c.SndWnd, AutoWnd)
+	}
+	if c.RcvWnd == def.RcvWnd {
+		c.RcvWnd = max(c.RcvWnd, AutoWnd)
 	}
 }

@@ -131,6 +131,8 @@ func (c Common) problems() problems {
 	p.between("QPPCount", c.QPPCount, 1, maxQPPCount)
 	if !slices.Contains(SendCtlNames(), c.SendCtl) {
 		p.add("sendctl", c.SendCtl, "unknown value; valid values: %s", strings.Join(SendCtlNames(), ", "))
+	} else if c.Auto() && c.SendCtl == SendCtlOff {
+		p.add("sendctl", c.SendCtl, "--mode auto needs the send control: use --sendctl %s, or a fixed --mode", SendCtlDelay)
 	}
 	for _, f := range []struct {
 		name  string

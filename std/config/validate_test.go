@@ -15,7 +15,8 @@ func TestBadValuesAreReportedWithFlagAndAllowedValues(t *testing.T) {
 		frags  []string
 	}{
 		{false, []string{"-crypt", "rot13"}, []string{`--crypt "rot13"`, "aes-128-gcm", "sm4", "null"}},
-		{true, []string{"-mode", "turbo"}, []string{`--mode "turbo"`, "fast3, fast2, fast, normal, manual"}},
+		{true, []string{"-mode", "turbo"}, []string{`--mode "turbo"`, "fast3, fast2, fast, normal, manual, auto"}},
+		{false, []string{"-mode", "auto", "-sendctl", "off"}, []string{`--sendctl "off"`, "--mode auto needs the send control"}},
 		{false, []string{"-mtu", "1501"}, []string{"--mtu 1501", "between 78 and 1500"}},
 		{false, []string{"-mtu", "77"}, []string{"--mtu 77", "between 78 and 1500"}},
 		{true, []string{"-mtu", "77", "-crypt", "aes-128-gcm", "-ds", "0"}, []string{"--mtu 77", "between 78 and 1500"}},

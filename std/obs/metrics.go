@@ -137,6 +137,14 @@ var (
 	descSessAge     = prometheus.NewDesc("kcptun_session_age_seconds", "Time since the session was made.", sessionLabels, nil)
 	descSessIn      = prometheus.NewDesc("kcptun_session_received_bytes_total", "Bytes read from a session (compressed, before smux).", sessionLabels, nil)
 	descSessOut     = prometheus.NewDesc("kcptun_session_sent_bytes_total", "Bytes written to a session (compressed, after smux).", sessionLabels, nil)
+
+	// The controllers' decisions (--sendctl delay; --mode auto), present
+	// only for the sessions that have them.
+	descSessSndWnd = prometheus.NewDesc("kcptun_session_send_window_segments", "Send window the send control chose.", sessionLabels, nil)
+	descSessQDelay = prometheus.NewDesc("kcptun_session_queue_delay_seconds", "Queueing delay the send control measured last.", sessionLabels, nil)
+	descSessRcvWnd = prometheus.NewDesc("kcptun_session_receive_window_segments", "Receive window --mode auto chose.", sessionLabels, nil)
+	descSessParity = prometheus.NewDesc("kcptun_session_parity_shards", "Parity shards per FEC group --mode auto sends.", sessionLabels, nil)
+	descSessLoss   = prometheus.NewDesc("kcptun_session_residual_loss_ratio", "Share of data segments sent again in the last window (what FEC did not repair).", sessionLabels, nil)
 )
 
 // sessionCollector exposes the sessions a tunnel role lists.
@@ -152,7 +160,8 @@ func newSessionCollector(sessions func() []SessionInfo) *sessionCollector {
 }
 
 func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSessions, descStreams, descSessSRTT, descSessRTO, descSessStreams, descSessAge, descSessIn, descSessOut} {
+	for _, d := range []*prometheus.Desc{descSessions, descStreams, descSessSRTT, descSessRTO, descSessStreams, descSessAge, descSessIn, descSessOut,
+		descSessSndWnd, descSessQDelay, descSessRcvWnd, descSessParity, descSessLoss} {
 		ch <- d
 	}
 }
@@ -172,6 +181,17 @@ func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSessAge, s.Age.Seconds())
 		ch <- prometheus.MustNewConstMetric(descSessIn, prometheus.CounterValue, float64(s.BytesIn), labels...)
 		ch <- prometheus.MustNewConstMetric(descSessOut, prometheus.CounterValue, float64(s.BytesOut), labels...)
+		if s.SendPhase != "" {
+			gauge(descSessSndWnd, float64(s.SendWnd))
+			gauge(descSessQDelay, s.QDelay.Seconds())
+		}
+		if s.RcvWnd > 0 {
+			gauge(descSessRcvWnd, float64(s.RcvWnd))
+		}
+		if s.ParityMax > 0 {
+			gauge(descSessParity, float64(s.Parity))
+			gauge(descSessLoss, s.Loss)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(len(list)))
 	ch <- prometheus.MustNewConstMetric(descStreams, prometheus.GaugeValue, float64(streams))

@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,14 +27,24 @@ type SessionInfo struct {
 	SendPhase string        // startup or steady
 	SendWnd   int           // the send window it chose, segments
 	QDelay    time.Duration // the queueing delay it measured last
+
+	// --mode auto's view: the receive window it chose (0 when not auto),
+	// and, when the session runs on a SealConn, the parity shards it
+	// sends per FEC group out of ParityMax and the residual loss (the
+	// share of data segments sent again) that chose them.
+	RcvWnd    int
+	Parity    int
+	ParityMax int
+	Loss      float64
 }
 
 // LogSnapshot logs what SIGUSR1 asks for: kcptun's "KCP SNMP:" line, then
 // the session table: a head line with the number of sessions and the
 // retransmitted and FEC-recovered segments of all of them together
 // (kcp-go counts those per process only), and one line per session
-// (remote, age, RTT, RTO, streams, bytes each way, and the send
-// control's phase, window and queueing delay).
+// (remote, age, RTT, RTO, streams, bytes each way, the send control's
+// phase, window and queueing delay, and --mode auto's receive window,
+// parity shards sent per group and residual loss).
 func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 	log.Info(SnmpLine(s))
 	log.Info("sessions", "count", len(sessions), "retrans_segs", s.RetransSegs, "fec_recovered", s.FECRecovered)
@@ -50,6 +61,9 @@ func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 			"send", si.SendPhase,
 			"sndwnd", si.SendWnd,
 			"qdelay", si.QDelay,
+			"rcvwnd", si.RcvWnd,
+			"parity", fmt.Sprintf("%d/%d", si.Parity, si.ParityMax),
+			"loss", fmt.Sprintf("%.2f%%", 100*si.Loss),
 		)
 	}
 }

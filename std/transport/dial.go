@@ -56,6 +56,9 @@ func Dial(ctx context.Context, dial PacketDialer, raddr string, block kcp.BlockC
 		pc.Close()
 		return nil, fmt.Errorf("conversation id: %w", err)
 	}
+	if Sealed(c) {
+		pc, block = NewSealConn(pc, block, c), nil
+	}
 	s, err := kcp.NewConn4(binary.LittleEndian.Uint32(b[:]), addr, block, c.DataShard, c.ParityShard, true, pc)
 	if err != nil {
 		pc.Close()
@@ -67,12 +70,31 @@ func Dial(ctx context.Context, dial PacketDialer, raddr string, block kcp.BlockC
 }
 
 // Listen serves KCP on pc. The returned listener does not own pc: the
-// caller closes pc after closing the listener.
-func Listen(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common, log *slog.Logger) (*kcp.Listener, error) {
+// caller closes pc after closing the listener. When Sealed(c), kcp-go
+// runs on a SealConn around pc, returned too (nil otherwise).
+func Listen(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common, log *slog.Logger) (*kcp.Listener, *SealConn, error) {
+	var sc *SealConn
+	if Sealed(c) {
+		sc = NewSealConn(pc, block, c)
+		pc, block = sc, nil
+	}
 	l, err := kcp.ServeConn(block, c.DataShard, c.ParityShard, pc)
 	if err != nil {
-		return nil, fmt.Errorf("kcp listener on %s: %w", pc.LocalAddr(), err)
+		return nil, nil, fmt.Errorf("kcp listener on %s: %w", pc.LocalAddr(), err)
 	}
 	TuneSocket(l, c, log)
-	return l, nil
+	return l, sc, nil
+}
+
+// PeerOf returns the parity state of a client session's peer when the
+// session runs on a SealConn (Dial made it with Sealed settings), or nil.
+func PeerOf(s *kcp.UDPSession) *Peer {
+	var p *Peer
+	s.Control(func(pc net.PacketConn) error {
+		if sc, ok := pc.(*SealConn); ok {
+			p = sc.Peer(s.RemoteAddr())
+		}
+		return nil
+	})
+	return p
 }

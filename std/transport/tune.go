@@ -6,16 +6,23 @@ import (
 	kcp "github.com/xtaci/kcp-go/v5"
 
 	"github.com/kcptun-go/tunnel/std/config"
+	"github.com/kcptun-go/tunnel/std/crypt"
 )
 
 // TuneSession applies the per-session KCP settings of wire.md §8 in
-// kcptun's order. Both roles call it for every session.
+// kcptun's order. Both roles call it for every session. On a SealConn
+// (Sealed(c)) kcp-go's MTU leaves room for the header the SealConn adds,
+// so the packets on the wire are no larger than --mtu.
 func TuneSession(s *kcp.UDPSession, c *config.Common) {
+	mtu := c.MTU
+	if Sealed(c) {
+		mtu -= crypt.Overhead(c.Crypt)
+	}
 	s.SetStreamMode(true)
 	s.SetWriteDelay(false)
 	s.SetNoDelay(c.NoDelay, c.Interval, c.Resend, c.NoCongestion)
 	s.SetWindowSize(c.SndWnd, c.RcvWnd)
-	s.SetMtu(c.MTU)
+	s.SetMtu(mtu)
 	s.SetACKNoDelay(c.AckNodelay)
 }
 

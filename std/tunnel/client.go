@@ -275,7 +275,7 @@ func (c *Client) newSession(ctx context.Context) (*smux.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := c.layers.openSession(conn, true)
+	sess, err := c.layers.openSession(conn, true, transport.PeerOf(conn))
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/flow"
+	"github.com/kcptun-go/tunnel/std/transport"
 )
 
 // How often the sessions' flow controllers get a sample: often while a
@@ -76,11 +77,15 @@ func (w *writeTimer) wait(now time.Time, n int) {
 }
 
 // flowTuner runs one session's flow.Controller and applies its
-// decisions to the session.
+// decisions to the session; under --mode auto it also sizes the receive
+// window (flow.RecvWindow) and tells the parity controller the RTT.
 type flowTuner struct {
 	sess   *kcp.UDPSession
 	timer  *writeTimer
 	common *config.Common
+	parity *transport.Peer  // nil unless the session runs on a SealConn
+	recv   *flow.RecvWindow // nil unless --mode auto
+	read   func() uint64    // bytes read from the session so far (set by openSession)
 
 	mu          sync.Mutex
 	ctl         *flow.Controller
@@ -90,7 +95,7 @@ type flowTuner struct {
 // newFlowTuner wraps conn (the session's KCP conn) in a writeTimer and
 // returns the tuner with its initial decision applied, or nil when
 // --sendctl is off. The caller uses the returned conn in place of conn.
-func newFlowTuner(sess *kcp.UDPSession, c *config.Common) (*flowTuner, net.Conn) {
+func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer) (*flowTuner, net.Conn) {
 	if c.SendCtl == config.SendCtlOff {
 		return nil, sess
 	}
@@ -98,9 +103,17 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common) (*flowTuner, net.Conn)
 		sess:   sess,
 		timer:  &writeTimer{Conn: sess},
 		common: c,
+		parity: parity,
 		ctl:    flow.New(flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}),
 	}
-	t.apply(t.ctl.Decision())
+	rcv := 0
+	if c.Auto() {
+		t.recv = flow.NewRecvWindow(c.RcvWnd, c.SegmentBytes())
+		rcv = t.recv.Wnd()
+	}
+	d := t.ctl.Decision()
+	t.sess.SetWindowSize(d.Wnd, rcv)
+	t.apply(d)
 	return t, t.timer
 }
 
@@ -110,11 +123,15 @@ func (t *flowTuner) apply(d flow.Decision) {
 	t.timer.pace.Store(math.Float64bits(d.Pace))
 }
 
-// sample feeds the controller and applies a changed decision. It
+// sample feeds the controllers and applies changed decisions. It
 // reports whether the session wrote anything since the last sample.
 func (t *flowTuner) sample(now time.Time) (active bool) {
 	blocked := t.timer.blocked.Load()
 	srtt := time.Duration(t.sess.GetSRTT()) * time.Millisecond
+	var read uint64
+	if t.read != nil {
+		read = t.read()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	active = blocked != t.lastBlocked
@@ -122,14 +139,31 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 	if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked)}); changed {
 		t.apply(d)
 	}
-
+	minRTT := t.ctl.State().MinRTT
+	if t.parity != nil && minRTT > 0 {
+		t.parity.SetRTT(minRTT)
+	}
+	if t.recv != nil {
+		if w, changed := t.recv.Update(now, read, minRTT); changed {
+			t.sess.SetWindowSize(0, w)
+		}
+	}
 	return active
 }
 
-func (t *flowTuner) state() flow.State {
+// fill puts the controllers' view into si.
+func (t *flowTuner) fill(si *SessionInfo) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.ctl.State()
+	st := t.ctl.State()
+	if t.recv != nil {
+		si.RcvWnd = t.recv.Wnd()
+	}
+	t.mu.Unlock()
+	si.SendPhase, si.SendWnd, si.QDelay = string(st.Phase), st.Wnd, st.QDelay
+	if t.parity != nil {
+		ps := t.parity.State()
+		si.Parity, si.ParityMax, si.Loss = ps.Shards, ps.Max, ps.Loss
+	}
 }
 
 // runFlow samples the flow tuners of the table's sessions until the

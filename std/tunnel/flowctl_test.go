@@ -36,6 +36,32 @@ func TestSendControlShowsInTheSessionTable(t *testing.T) {
 	}
 }
 
+// --mode auto shows its receive window and, on both ends, the parity it
+// sends and the residual loss that chose it; a fixed mode shows neither.
+func TestAutoModeShowsItsDecisionsInTheSessionTable(t *testing.T) {
+	for _, mode := range []string{config.ModeAuto, "fast3"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startPair(t, pairSetup{both: func(c *config.Common) {
+				c.Mode = mode
+				c.ApplyModePreset()
+			}})
+			p.exchange(t, 3, 1000, 4<<20)
+			for role, infos := range map[string][]SessionInfo{"client": p.client.SessionInfos(), "server": p.server.SessionInfos()} {
+				if len(infos) == 0 {
+					t.Fatalf("no %s session", role)
+				}
+				for _, si := range infos {
+					auto := si.RcvWnd >= min(flow.RecvFloor, si.RcvWnd) && si.RcvWnd > 0 && si.ParityMax == 3 && si.Parity >= 0 && si.Parity <= 3
+					none := si.RcvWnd == 0 && si.ParityMax == 0
+					if mode == config.ModeAuto && !auto || mode != config.ModeAuto && !none {
+						t.Errorf("%s %s: rcvwnd %d parity %d/%d loss %.3f", mode, role, si.RcvWnd, si.Parity, si.ParityMax, si.Loss)
+					}
+				}
+			}
+		})
+	}
+}
+
 // discardConn takes every write at once.
 type discardConn struct{ net.Conn }
 

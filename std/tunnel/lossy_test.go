@@ -45,6 +45,7 @@ func TestLossyLinkKeepsEveryByte(t *testing.T) {
 		{"defaults", func(*config.Common) {}},
 		{"fec-off-nocomp", func(c *config.Common) { c.DataShard, c.ParityShard, c.NoComp = 0, 0, true }},
 		{"smux-v2-qpp", func(c *config.Common) { c.SmuxVer, c.QPP = 2, true }},
+		{"auto", func(c *config.Common) { c.Mode = config.ModeAuto; c.ApplyModePreset() }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,9 +27,10 @@ type Server struct {
 	fake   *transport.FakeTCP // the --tcp sockets; nil without --tcp
 
 	mu       sync.Mutex
-	draining bool                        // no new sessions or streams (Shutdown or Close)
-	closed   bool                        // Close has torn everything down
-	conns    map[net.PacketConn]struct{} // sockets being served
+	draining bool                           // no new sessions or streams (Shutdown or Close)
+	closed   bool                           // Close has torn everything down
+	conns    map[net.PacketConn]struct{}    // sockets being served
+	seals    map[string]*transport.SealConn // --mode auto: by local address (see transport.Sealed)
 	sessions map[*smux.Session]struct{}
 	streams  sync.WaitGroup // copy loops in flight
 	sessWG   sync.WaitGroup // session goroutines
@@ -43,6 +44,7 @@ func NewServer(cfg *config.Server, log *slog.Logger) (*Server, error) {
 		cfg:      *cfg,
 		log:      log,
 		conns:    make(map[net.PacketConn]struct{}),
+		seals:    make(map[string]*transport.SealConn),
 		sessions: make(map[*smux.Session]struct{}),
 	}
 	l, err := newLayers(&s.cfg.Common, log)
@@ -164,9 +166,12 @@ func (s *Server) listen(pc net.PacketConn) (*kcp.Listener, error) {
 	if s.draining {
 		return nil, ErrServerClosed
 	}
-	l, err := transport.Listen(pc, s.layers.block, s.layers.common, s.log)
+	l, sc, err := transport.Listen(pc, s.layers.block, s.layers.common, s.log)
 	if err != nil {
 		return nil, err
+	}
+	if sc != nil {
+		s.seals[sc.LocalAddr().String()] = sc
 	}
 	s.conns[pc] = struct{}{}
 	s.health.watchChecksums(s.log)
@@ -174,10 +179,22 @@ func (s *Server) listen(pc net.PacketConn) (*kcp.Listener, error) {
 	return l, nil
 }
 
+// parityPeer returns the parity state of conn's peer when the listener
+// runs on a SealConn (--mode auto), or nil.
+func (s *Server) parityPeer(conn *kcp.UDPSession) *transport.Peer {
+	s.mu.Lock()
+	sc := s.seals[conn.LocalAddr().String()]
+	s.mu.Unlock()
+	if sc == nil {
+		return nil
+	}
+	return sc.Peer(conn.RemoteAddr())
+}
+
 func (s *Server) serveSession(conn *kcp.UDPSession) {
 	transport.TuneSession(conn, s.layers.common)
 	remote := conn.RemoteAddr().String()
-	sess, err := s.layers.openSession(conn, false)
+	sess, err := s.layers.openSession(conn, false, s.parityPeer(conn))
 	if err != nil {
 		s.log.Warn("session setup failed", "remote", remote, "err", err)
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/xtaci/smux"
 
 	"github.com/kcptun-go/tunnel/std/obs"
+	"github.com/kcptun-go/tunnel/std/transport"
 )
 
 // SessionInfo is one KCP session at a moment (see obs.SessionInfo).
@@ -33,9 +34,12 @@ func (s *Server) SessionInfos() []SessionInfo { return s.layers.sessions.snapsho
 // openSession counts the bytes of a KCP session, puts smux on it (see
 // mux) and registers it: it is listed by SessionInfos and its end is
 // logged with the reason until sessionTable.closeAll.
-func (l *layers) openSession(conn *kcp.UDPSession, client bool) (*smux.Session, error) {
-	tuner, timed := newFlowTuner(conn, l.common)
+func (l *layers) openSession(conn *kcp.UDPSession, client bool, parity *transport.Peer) (*smux.Session, error) {
+	tuner, timed := newFlowTuner(conn, l.common, parity)
 	cc := &countingConn{Conn: timed}
+	if tuner != nil {
+		tuner.read = cc.in.Load
+	}
 	sess, err := l.mux(cc, client)
 	if err != nil {
 		return nil, err
@@ -107,8 +111,7 @@ func (e *sessionEntry) info(now time.Time) SessionInfo {
 		BytesOut: e.conn.out.Load(),
 	}
 	if e.flow != nil {
-		st := e.flow.state()
-		si.SendPhase, si.SendWnd, si.QDelay = string(st.Phase), st.Wnd, st.QDelay
+		e.flow.fill(&si)
 	}
 	return si
 }

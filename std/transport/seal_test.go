@@ -1,0 +1,303 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go/v5"
+
+	"github.com/kcptun-go/tunnel/std/config"
+	"github.com/kcptun-go/tunnel/std/crypt"
+)
+
+func commonFor(t *testing.T, mode, cipher string) *config.Common {
+	t.Helper()
+	c := config.DefaultClient().Common
+	c.Mode, c.Crypt, c.Key = mode, cipher, "seal-test-key"
+	c.ApplyModePreset()
+	return &c
+}
+
+func listenUDP(t *testing.T) net.PacketConn {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+// echoOnce accepts one session on l and echoes what it reads.
+func echoOnce(t *testing.T, l *kcp.Listener, c *config.Common) {
+	t.Helper()
+	var wg sync.WaitGroup
+	accepted := make(chan *kcp.UDPSession, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s, err := l.AcceptKCP()
+		if err != nil {
+			return
+		}
+		accepted <- s
+		TuneSession(s, c)
+		io.Copy(s, s)
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		select {
+		case s := <-accepted:
+			s.Close()
+		default:
+		}
+		wg.Wait()
+	})
+}
+
+// TestSealConnInteroperatesWithKcpGoCipher runs a session between an end
+// on a SealConn (--mode auto) and an end where kcp-go seals the packets
+// itself (a fixed mode, what kcptun does), both ways round, for each kind
+// of cipher a SealConn takes: the bytes on the wire must be the same.
+func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
+	for _, cipher := range []string{"aes", "salsa20", "none", "null"} {
+		for _, sealedClient := range []bool{true, false} {
+			name := cipher + "/sealed-server"
+			if sealedClient {
+				name = cipher + "/sealed-client"
+			}
+			t.Run(name, func(t *testing.T) {
+				cc, sc := commonFor(t, "fast3", cipher), commonFor(t, config.ModeAuto, cipher)
+				if sealedClient {
+					cc, sc = sc, cc
+				}
+				block, err := crypt.New(cipher, cc.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pc := listenUDP(t)
+				l, seal, err := Listen(pc, block, sc, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (seal != nil) != Sealed(sc) {
+					t.Fatalf("Listen returned SealConn %v, Sealed = %v", seal, Sealed(sc))
+				}
+				echoOnce(t, l, sc)
+				dial := func(ctx context.Context, raddr string) (net.PacketConn, net.Addr, error) {
+					c, err := net.ListenPacket("udp", "127.0.0.1:0")
+					return c, pc.LocalAddr(), err
+				}
+				s, err := Dial(context.Background(), dial, pc.LocalAddr().String(), block, cc, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if (PeerOf(s) != nil) != Sealed(cc) {
+					t.Fatalf("PeerOf = %v, Sealed = %v", PeerOf(s), Sealed(cc))
+				}
+				want := make([]byte, 256<<10)
+				rand.Read(want)
+				go s.Write(want)
+				got := make([]byte, len(want))
+				s.SetReadDeadline(time.Now().Add(20 * time.Second))
+				if _, err := io.ReadFull(s, got); err != nil {
+					t.Fatalf("echo: %v", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatal("echo differs")
+				}
+			})
+		}
+	}
+}
+
+func TestSealedOnlyInAutoWithFECAndAClassicCipher(t *testing.T) {
+	for _, tc := range []struct {
+		mode, cipher string
+		ps           int
+		want         bool
+	}{
+		{config.ModeAuto, "aes", 3, true},
+		{config.ModeAuto, "null", 3, true},
+		{config.ModeAuto, "aes-128-gcm", 3, false},
+		{config.ModeAuto, "aes", 0, false},
+		{"fast3", "aes", 3, false},
+	} {
+		c := commonFor(t, tc.mode, tc.cipher)
+		c.ParityShard = tc.ps
+		if got := Sealed(c); got != tc.want {
+			t.Errorf("Sealed(mode %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.cipher, tc.ps, got, tc.want)
+		}
+	}
+}
+
+// recordConn is a PacketConn that keeps what is written to it and reads
+// from a channel.
+type recordConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	written [][]byte
+	in      chan []byte
+}
+
+func (r *recordConn) WriteTo(p []byte, _ net.Addr) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.written = append(r.written, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (r *recordConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	b, ok := <-r.in
+	if !ok {
+		return 0, nil, io.EOF
+	}
+	return copy(p, b), &net.UDPAddr{}, nil
+}
+
+func newRecordSeal(t *testing.T, cipher string) (*SealConn, *recordConn, kcp.BlockCrypt) {
+	t.Helper()
+	c := commonFor(t, config.ModeAuto, cipher)
+	block, err := crypt.New(cipher, c.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &recordConn{in: make(chan []byte, 8)}
+	return NewSealConn(rc, block, c), rc, block
+}
+
+// fecPacket builds a plaintext packet as kcp-go hands it to its socket.
+func fecPacket(seqid uint32, typ uint16, segs ...[]byte) []byte {
+	p := binary.LittleEndian.AppendUint32(nil, seqid)
+	p = binary.LittleEndian.AppendUint16(p, typ)
+	body := bytes.Join(segs, nil)
+	p = binary.LittleEndian.AppendUint16(p, uint16(2+len(body)))
+	return append(p, body...)
+}
+
+func pushSeg(sn uint32, data int) []byte {
+	s := make([]byte, kcpSegHeader+data)
+	s[4] = kcpCmdPush
+	binary.LittleEndian.PutUint32(s[12:], sn)
+	binary.LittleEndian.PutUint32(s[20:], uint32(data))
+	return s
+}
+
+func TestSealConnSendsOnlyTheChosenParityShards(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "aes")
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	// Group 0 of 10/3: seqids 0–9 data, 10–12 parity.
+	for i := uint32(0); i < 13; i++ {
+		typ := uint16(fecTypeData)
+		if i >= 10 {
+			typ = fecTypeParity
+			s.Peer(to).shards.Store(1) // as the controller would choose
+		}
+		if n, err := s.WriteTo(fecPacket(i, typ, pushSeg(i, 100)), to); err != nil || n == 0 {
+			t.Fatalf("WriteTo: %d, %v", n, err)
+		}
+	}
+	if len(rc.written) != 11 {
+		t.Fatalf("wrote %d packets, want 10 data + 1 parity", len(rc.written))
+	}
+	s.Peer(to).shards.Store(3)
+	s.WriteTo(fecPacket(25, fecTypeParity), to) // group 1, last parity shard
+	if len(rc.written) != 12 {
+		t.Fatalf("with 3 shards chosen the third parity shard was not sent")
+	}
+}
+
+func TestSealConnCountsResentSegmentsAsResidualLoss(t *testing.T) {
+	s, _, _ := newRecordSeal(t, "null")
+	clock := time.Unix(1000, 0)
+	s.now = func() time.Time { return clock }
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	seq := uint32(0)
+	send := func(sns ...uint32) {
+		var segs [][]byte
+		for _, sn := range sns {
+			segs = append(segs, pushSeg(sn, 10))
+		}
+		s.WriteTo(fecPacket(seq, fecTypeData, segs...), to)
+		seq++
+	}
+	// 1000 new segments, two to a packet, and 100 sent again; a second
+	// later one more new segment closes the window.
+	for sn := uint32(0); sn < 1000; sn += 2 {
+		send(sn, sn+1)
+	}
+	for sn := uint32(0); sn < 100; sn++ {
+		send(sn)
+	}
+	clock = clock.Add(time.Second)
+	send(1000)
+	st := s.Peer(to).State()
+	if want := 100.0 / 1101; st.Loss < want-1e-9 || st.Loss > want+1e-9 {
+		t.Fatalf("residual loss %.4f, want %.4f", st.Loss, want)
+	}
+	if st.Shards != 3 || st.Max != 3 {
+		t.Fatalf("shards %d/%d, want 3/3 (9 %% residual loss keeps every shard)", st.Shards, st.Max)
+	}
+}
+
+// TestSealConnSkipsPacketsThatDoNotOpen feeds garbage, then a packet kcp-go
+// would seal: the garbage is counted as a checksum error and skipped.
+func TestSealConnSkipsPacketsThatDoNotOpen(t *testing.T) {
+	s, rc, block := newRecordSeal(t, "aes")
+	plain := fecPacket(0, fecTypeData, pushSeg(0, 50))
+	sealed := make([]byte, sealHeader+len(plain))
+	rand.Read(sealed[:nonceSize])
+	copy(sealed[sealHeader:], plain)
+	binary.LittleEndian.PutUint32(sealed[nonceSize:], crc32.ChecksumIEEE(sealed[sealHeader:]))
+	block.Encrypt(sealed, sealed)
+
+	garbage := make([]byte, 200)
+	rand.Read(garbage)
+	rc.in <- garbage
+	rc.in <- []byte{1, 2, 3} // shorter than the header
+	rc.in <- sealed
+	before := atomic.LoadUint64(&kcp.DefaultSnmp.InCsumErrors)
+	buf := make([]byte, 1500)
+	n, _, err := s.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf[:n], plain) {
+		t.Fatalf("read %x, want %x", buf[:n], plain)
+	}
+	if d := atomic.LoadUint64(&kcp.DefaultSnmp.InCsumErrors) - before; d < 1 {
+		t.Fatalf("checksum errors grew by %d, want at least 1", d)
+	}
+}
+
+// TestSealConnTunesTheSocketUnderneath: --sockbuf and --dscp reach the UDP
+// socket through a SealConn (kcp-go asks its conn for them).
+func TestSealConnTunesTheSocketUnderneath(t *testing.T) {
+	udp := listenUDP(t)
+	s := NewSealConn(udp, nil, commonFor(t, config.ModeAuto, "null"))
+	if err := s.SetReadBuffer(1 << 20); err != nil {
+		t.Errorf("SetReadBuffer: %v", err)
+	}
+	if err := s.SetWriteBuffer(1 << 20); err != nil {
+		t.Errorf("SetWriteBuffer: %v", err)
+	}
+	if err := s.SetDSCP(46); err != nil {
+		t.Errorf("SetDSCP: %v", err)
+	}
+	rec := NewSealConn(&recordConn{}, nil, commonFor(t, config.ModeAuto, "null"))
+	if err := rec.SetReadBuffer(1 << 20); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("SetReadBuffer on a conn without one: %v, want ErrUnsupported", err)
+	}
+}
