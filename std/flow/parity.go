@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"slices"
 	"time"
 )
 
@@ -14,7 +15,7 @@ const (
 	parityRTTRef     = 100 * time.Millisecond // longer paths add parity at proportionally less loss
 	parityHighFloor  = 0.0025                 // the least residual loss that adds a shard
 	parityCalm       = 3                      // calm windows in a row before a shard is dropped
-	parityAvgGain    = 0.5                    // weight of the newest window in the average residual loss
+	parityMedianOf   = 5                      // the residual loss is the median of this many windows
 	parityHoldMin    = time.Second            // the least time between a step and the next drop
 	parityHoldMax    = 30 * time.Second       // the hold after drops that failed again and again
 )
@@ -24,8 +25,10 @@ const (
 // shard not sent looks to it like one lost.
 //
 // It watches the residual loss: the share of data segments the sender
-// sent again (what FEC did not repair, plus spurious retransmissions),
-// averaged over windows of at least 1000 segments and two round trips.
+// sent again (what FEC did not repair, plus spurious retransmissions):
+// the median of the last five windows of at least 1000 segments and two
+// round trips each, so that one window with a burst of retransmissions
+// (a queue that overflowed once, a stall) moves nothing.
 // A window whose residual loss is above a threshold adds a shard; the
 // threshold falls as the RTT grows, since a retransmission costs a round
 // trip of head-of-line waiting. Three calm windows in a row (residual
@@ -41,8 +44,9 @@ type Parity struct {
 
 	winStart        time.Time
 	pushes, retrans int
-	loss            float64 // the residual loss, averaged over windows
-	seen            bool    // loss holds a window's figure
+	loss            float64 // the residual loss: the median of the last windows
+	wins            [parityMedianOf]float64
+	nwins           int // windows seen (wins is a ring)
 
 	calm       int
 	lastChange time.Time
@@ -54,7 +58,7 @@ type Parity struct {
 type ParityState struct {
 	Shards int     // parity shards sent per group
 	Max    int     // the configured --parityshard
-	Loss   float64 // the residual loss (0–1), averaged over the last windows
+	Loss   float64 // the residual loss (0–1), the median of the last windows
 }
 
 // NewParity returns a Parity that sends all max shards until it has seen
@@ -86,14 +90,21 @@ func (p *Parity) Sent(now time.Time, pushes, retrans int, rtt time.Duration) {
 	if !full && !stale {
 		return
 	}
-	win := float64(p.retrans) / float64(p.pushes)
-	if p.seen {
-		p.loss = (1-parityAvgGain)*p.loss + parityAvgGain*win
-	} else {
-		p.loss, p.seen = win, true
-	}
+	p.wins[p.nwins%parityMedianOf] = float64(p.retrans) / float64(p.pushes)
+	p.nwins++
+	p.loss = median(p.wins[:min(p.nwins, parityMedianOf)])
 	p.pushes, p.retrans, p.winStart = 0, 0, now
 	p.step(now, rtt)
+}
+
+// median returns the median of v (the upper one of an even count); v is
+// at most parityMedianOf long.
+func median(v []float64) float64 {
+	var s [parityMedianOf]float64
+	n := copy(s[:], v)
+	sorted := s[:n]
+	slices.Sort(sorted)
+	return sorted[n/2]
 }
 
 // HighLoss is the residual loss above which a window adds a shard on a

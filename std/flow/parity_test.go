@@ -126,3 +126,30 @@ func TestParityWithoutFECStaysAtZero(t *testing.T) {
 		t.Fatalf("no parity configured: %d shards", pc.Shards())
 	}
 }
+
+// TestParityIgnoresOneBadWindow: a single window full of retransmissions
+// (a queue that overflowed once) moves nothing; three in a row do.
+func TestParityIgnoresOneBadWindow(t *testing.T) {
+	pc := NewParity(3)
+	at := time.Unix(0, 0)
+	_, at = drive(pc, at, 20*time.Second, 80*time.Millisecond, func(time.Duration) float64 { return 0 })
+	if pc.Shards() != 0 {
+		t.Fatalf("clean link: %d shards, want 0", pc.Shards())
+	}
+	window := func(retrans int) {
+		at = at.Add(200 * time.Millisecond)
+		pc.Sent(at, 1000, retrans, 80*time.Millisecond)
+	}
+	window(100)
+	window(0)
+	window(0)
+	if pc.Shards() != 0 {
+		t.Fatalf("after one window of 10 %% resent: %d shards, want still 0", pc.Shards())
+	}
+	for range 3 {
+		window(100)
+	}
+	if pc.Shards() == 0 {
+		t.Fatalf("after three windows of 10 %% resent: still 0 shards")
+	}
+}
