@@ -323,3 +323,19 @@ func TestSysctlAllowsTheExamplesSockbuf(t *testing.T) {
 		t.Error("net.core.netdev_max_backlog missing")
 	}
 }
+
+// The auto examples leave every tuning key out: --mode auto sizes the
+// windows (up to config.AutoWnd) and chooses the parity itself.
+func TestAutoJSONLeavesTheTuningToAuto(t *testing.T) {
+	c := loadClient(t, "-c", "auto-client.json")
+	s := loadServer(t, "-c", "auto-server.json")
+	for role, cm := range map[string]config.Common{"client": c.Common, "server": s.Common} {
+		if !cm.Auto() || cm.SndWnd != config.AutoWnd || cm.RcvWnd != config.AutoWnd || cm.ParityShard != 3 {
+			t.Errorf("%s: mode %s windows %d/%d parity %d, want auto, %d/%d and the default 3",
+				role, cm.Mode, cm.SndWnd, cm.RcvWnd, cm.ParityShard, config.AutoWnd, config.AutoWnd)
+		}
+	}
+	if c.Key != s.Key || c.Crypt != s.Crypt {
+		t.Error("the auto examples' key or crypt differ")
+	}
+}
