@@ -10,6 +10,9 @@ import (
 	"time"
 
 	kcp "github.com/xtaci/kcp-go/v5"
+
+	"github.com/kcptun-go/tunnel/std/config"
+	"github.com/kcptun-go/tunnel/std/transport"
 )
 
 // replayConn is a net.PacketConn whose ReadFrom returns recorded datagrams
@@ -69,11 +72,17 @@ const replayTimeout = 10 * time.Second
 
 // replayKCP feeds one direction's datagrams to a kcp-go listener and
 // returns the first n bytes of the accepted session's stream, failing if
-// the session holds any byte more.
-func replayKCP(t *testing.T, block kcp.BlockCrypt, ds, ps int, pkts [][]byte, n int) []byte {
+// the session holds any byte more. sealed puts a transport.SealConn (what
+// --mode auto runs on) under the listener, which then has no cipher.
+func replayKCP(t *testing.T, block kcp.BlockCrypt, ds, ps int, pkts [][]byte, n int, sealed bool) []byte {
 	t.Helper()
 	pc := newReplayConn(pkts)
-	l, err := kcp.ServeConn(block, ds, ps, pc)
+	var conn net.PacketConn = pc
+	if sealed {
+		conn = transport.NewSealConn(pc, block, &config.Common{DataShard: ds, ParityShard: ps})
+		block = nil
+	}
+	l, err := kcp.ServeConn(block, ds, ps, conn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,9 +90,17 @@ func decodeDirection(t *testing.T, tr *transcript, dir string, pass []byte, want
 		t.Errorf("%s: datagrams, FEC data/parity, KCP segments/PUSH/unique sn/ACK/WASK/WINS = %v, derived %v", dir, gotCounts, wantCounts)
 	}
 
-	kcpStream := replayKCP(t, newBlock(), p.DataShard, p.ParityShard, pkts, want.KCPStreamLen)
+	kcpStream := replayKCP(t, newBlock(), p.DataShard, p.ParityShard, pkts, want.KCPStreamLen, false)
 	if sum := sha256Hex(kcpStream); sum != want.KCPStreamSHA256 {
 		t.Errorf("%s: KCP stream SHA-256 %s, derived %s", dir, sum, want.KCPStreamSHA256)
+	}
+	// --mode auto opens the packets itself (transport.SealConn) for
+	// every cipher but aes-128-gcm: kcptun's datagrams must give it the
+	// same stream.
+	if tr.Crypt != "aes-128-gcm" {
+		if sealed := replayKCP(t, newBlock(), p.DataShard, p.ParityShard, pkts, want.KCPStreamLen, true); !bytes.Equal(sealed, kcpStream) {
+			t.Errorf("%s: through a SealConn the KCP stream differs (%d bytes, SHA-256 %s)", dir, len(sealed), sha256Hex(sealed))
+		}
 	}
 	if !bytes.Equal(kcpStream, got.stream) {
 		t.Errorf("%s: kcp-go's stream differs from the PUSH payloads in sn order", dir)
