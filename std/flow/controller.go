@@ -11,14 +11,16 @@ const (
 	MinRTTWindow = 10 * time.Second // how long the least RTT is remembered
 	BulkHold     = time.Second      // how long bulk mode outlasts the last busy step
 
-	minTarget   = 5 * time.Millisecond  // queueing delay aimed at on short paths
-	maxTarget   = 15 * time.Millisecond // and on long ones
-	minStep     = 20 * time.Millisecond // the least time between two window moves
-	busyAtLeast = 0.5                   // fraction of a step the writer waited: window-limited
-	maxGrow     = 0.2                   // at most +20 % per round trip
-	minGrow     = 0.05                  // and at least +5 % with no queue
-	maxShrink   = 0.4                   // at most −40 % per round trip
-	paceGain    = 1.25                  // pace at this × window / min RTT
+	minTarget      = 5 * time.Millisecond  // queueing delay aimed at on short paths
+	maxTarget      = 15 * time.Millisecond // and on long ones
+	minStep        = 20 * time.Millisecond // the least time between two window moves
+	busyAtLeast    = 0.5                   // fraction of a step the writer waited: window-limited
+	maxGrow        = 0.2                   // at most +20 % per round trip
+	minGrow        = 0.05                  // and at least +5 % with no queue
+	maxShrink      = 0.4                   // at most −40 % per round trip
+	overflowResent = 0.10                  // a step resending more than this with a queue above twice the target…
+	overflowCut    = 0.7                   // …cuts the window to this share
+	paceGain       = 1.25                  // pace at this × window / min RTT
 
 	maxBulkInterval = 100 // ms
 )
@@ -47,6 +49,9 @@ type Sample struct {
 	// has waited in Write (kcp-go blocks a Write while the send window is
 	// full). The Controller only looks at how much it grew.
 	Blocked time.Duration
+	// Out and Retrans count the segments sent and sent again, in total
+	// (kcp-go counts them for the whole process; 0 throughout: unknown).
+	Out, Retrans uint64
 }
 
 // Decision is what the session should use now.
@@ -97,7 +102,10 @@ type Controller struct {
 
 	lastStep    time.Time // when the window last moved (or the first sample)
 	lastBlocked time.Duration
+	lastOut     uint64
+	lastRetrans uint64
 	lastBusy    time.Time // the last step whose writer was busy
+	calm        int       // steady steps in a row with no queue while busy
 	lastDrain   time.Time // see drainStep
 	draining    bool
 	saved       float64 // the window before the drain
@@ -158,11 +166,15 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 		return before, false
 	}
 	busy := float64(s.Blocked-c.lastBlocked) >= busyAtLeast*float64(elapsed)
-	c.lastStep, c.lastBlocked = s.Now, s.Blocked
+	resent := 0.0 // the share of segments sent again in the step
+	if s.Out > c.lastOut && s.Retrans >= c.lastRetrans {
+		resent = float64(s.Retrans-c.lastRetrans) / float64(s.Out-c.lastOut)
+	}
+	c.lastStep, c.lastBlocked, c.lastOut, c.lastRetrans = s.Now, s.Blocked, s.Out, s.Retrans
 	if busy {
 		c.lastBusy = s.Now
 	}
-	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy)
+	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy, resent)
 	c.stepSum, c.stepN = 0, 0
 	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < BulkHold {
 		c.interval = c.bulkInterval()
@@ -189,7 +201,7 @@ func (c *Controller) bulkInterval() int {
 // catch a burst of late ACKs (a repaired loss, an ACK recovered by FEC);
 // the least sample of a round trip misses a queue that overflows and
 // drains within it.
-func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
+func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent float64) {
 	if c.drainStep(now) {
 		return
 	}
@@ -197,6 +209,14 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
 	c.qdelay = rtt - base
 	t := target(base)
 	switch {
+	case resent > overflowResent && c.qdelay > 2*t:
+		// Many segments sent again while a queue stands: the queue
+		// overflows. The smoothed RTT hides how far (it has no samples
+		// of the packets dropped, and a retransmission's sample is of
+		// the retransmission), so cut the window as loss-based
+		// senders do.
+		c.phase, c.lastDrain = PhaseSteady, now
+		c.wnd *= overflowCut
 	case c.phase == PhaseStartup && !busy:
 		// an idle or application-limited sender learns nothing here
 	case c.phase == PhaseStartup && c.qdelay >= t:
@@ -210,8 +230,15 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool) {
 		// while the queue is under half the target.
 		ratio := float64(base+t) / float64(base+c.qdelay)
 		f := 1 + (ratio-1)/2
-		if c.qdelay < t/2 {
-			f = max(f, 1+minGrow)
+		if c.qdelay < t/2 && busy {
+			// No queue yet: grow by minGrow, doubling with each such
+			// round trip in a row (up to maxGrow), so that a long path,
+			// where the target is a small part of the RTT, does not take
+			// dozens of round trips to fill.
+			c.calm = min(c.calm+1, 8)
+			f = max(f, 1+minGrow*float64(int(1)<<(c.calm-1)))
+		} else {
+			c.calm = 0
 		}
 		f = min(max(f, 1-maxShrink), 1+maxGrow)
 		if f < 1 || busy {

@@ -175,3 +175,56 @@ func TestParamsDefaultsAndLimits(t *testing.T) {
 		t.Errorf("window %d on a path with a larger BDP, want the configured 64", w)
 	}
 }
+
+// TestOverflowCutsTheWindow: many segments sent again while a queue of
+// more than twice the target stands is an overflowing queue: the window
+// is cut at once. The same loss with no queue (a lossy link) is not.
+func TestOverflowCutsTheWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		queue time.Duration
+		cut   bool
+	}{{"standing queue", 60 * time.Millisecond, true}, {"no queue", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Params{MaxWnd: 4096, Interval: 10})
+			now := time.Unix(0, 0)
+			base := 600 * time.Millisecond
+			var blocked time.Duration
+			var out, retrans uint64
+			feed := func(rtt time.Duration, resent float64) Decision {
+				var d Decision
+				for range 200 { // 2 s: at least two steps, sampled every 10 ms
+					now = now.Add(10 * time.Millisecond)
+					blocked += 10 * time.Millisecond
+					out += 100
+					retrans += uint64(100 * resent)
+					d, _ = c.Update(Sample{Now: now, SRTT: rtt, Blocked: blocked, Out: out, Retrans: retrans})
+				}
+				return d
+			}
+			for range 10 {
+				feed(base, 0) // startup: the window grows
+			}
+			before := feed(base+tc.queue, 0).Wnd
+			after := feed(base+tc.queue, 0.2).Wnd
+			if cut := float64(after) <= 0.75*float64(before); cut != tc.cut {
+				t.Errorf("window %d → %d with 20 %% sent again, queue %v: cut %v, want %v", before, after, tc.queue, cut, tc.cut)
+			}
+		})
+	}
+}
+
+// TestALongPathFillsInFewRoundTrips: with no queue the window grows
+// faster each round trip in a row (up to +20 %), so a 600 ms path whose
+// window starts at a quarter of its BDP reaches it in well under 20
+// round trips, where +5 % each would take 28.
+func TestALongPathFillsInFewRoundTrips(t *testing.T) {
+	p := path{base: 600 * time.Millisecond, rate: 1000} // BDP 600
+	s := newSim(Params{MaxWnd: 4096, Interval: 10})
+	s.run(p, 3*time.Second, true, nil)
+	s.c.phase, s.c.wnd = PhaseSteady, 150 // as after a cut
+	s.run(p, 12*time.Second, true, nil)   // 20 round trips
+	if w := s.c.State().Wnd; float64(w) < 0.9*p.bdp() {
+		t.Errorf("window %d after 20 round trips from 150, want ≥ 0.9 × BDP %.0f", w, p.bdp())
+	}
+}

@@ -136,7 +136,8 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 	defer t.mu.Unlock()
 	active = blocked != t.lastBlocked
 	t.lastBlocked = blocked
-	if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked)}); changed {
+	out, retrans := atomic.LoadUint64(&kcp.DefaultSnmp.OutSegs), atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs)
+	if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked), Out: out, Retrans: retrans}); changed {
 		t.apply(d)
 	}
 	minRTT := t.ctl.State().MinRTT
