@@ -301,3 +301,37 @@ func TestSealConnTunesTheSocketUnderneath(t *testing.T) {
 		t.Errorf("SetReadBuffer on a conn without one: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestSealConnLeavesOutParityOnACleanLink closes the loop: data packets
+// with nothing sent again, window after window, make the peer's
+// controller drop shards, and the SealConn then leaves those parity
+// shards out of what it sends.
+func TestSealConnLeavesOutParityOnACleanLink(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "aes")
+	clock := time.Unix(1000, 0)
+	s.now = func() time.Time { return clock }
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	seq, sn := uint32(0), uint32(0)
+	for range 40 { // windows of 1000 new segments, 200 ms apart
+		for range 100 {
+			var segs [][]byte
+			for range 10 {
+				segs = append(segs, pushSeg(sn, 10))
+				sn++
+			}
+			s.WriteTo(fecPacket(seq, fecTypeData, segs...), to)
+			seq++
+		}
+		clock = clock.Add(200 * time.Millisecond)
+	}
+	if st := s.Peer(to).State(); st.Shards != 0 || st.Loss != 0 {
+		t.Fatalf("after 8 s of a clean link: %d shards, residual loss %v; want 0 and 0", st.Shards, st.Loss)
+	}
+	before := len(rc.written)
+	for i := uint32(10); i < 13; i++ { // a group's parity shards
+		s.WriteTo(fecPacket(i, fecTypeParity), to)
+	}
+	if n := len(rc.written) - before; n != 0 {
+		t.Fatalf("sent %d parity shards with 0 chosen", n)
+	}
+}

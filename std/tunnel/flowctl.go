@@ -106,14 +106,11 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 		parity: parity,
 		ctl:    flow.New(flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}),
 	}
-	rcv := 0
+	t.apply(t.ctl.Decision())
 	if c.Auto() {
 		t.recv = flow.NewRecvWindow(c.RcvWnd, c.SegmentBytes())
-		rcv = t.recv.Wnd()
+		t.sess.SetWindowSize(0, t.recv.Wnd())
 	}
-	d := t.ctl.Decision()
-	t.sess.SetWindowSize(d.Wnd, rcv)
-	t.apply(d)
 	return t, t.timer
 }
 
