@@ -15,13 +15,20 @@ import (
 // connection is closed well before smux's 30 s timeout with a warning in
 // the client's log, and new local connections work within 5 s of the
 // server's return. With --keepalive 2 the client gives a silent server
-// 2 s + 2 s (the default 10 s gives 15 s).
+// 2 s + 2 s (the default 10 s gives 15 s). The same holds with --mode
+// auto, whose sessions run on a transport.SealConn.
 func TestServerKilledAndRestarted(t *testing.T) {
+	for _, mode := range []string{"fast3", "auto"} {
+		t.Run(mode, func(t *testing.T) { serverKilledAndRestarted(t, mode) })
+	}
+}
+
+func serverKilledAndRestarted(t *testing.T, mode string) {
 	const (
 		silenceLimit  = 4 * time.Second
 		recoverWithin = 5 * time.Second
 	)
-	tn := startTunnel(t, startTarget(t), nil, "--keepalive", "2")
+	tn := startTunnel(t, startTarget(t), nil, "--keepalive", "2", "--mode", mode)
 	first := tn.dial(t)
 	if err := exchange(first, 1, 10*time.Second); err != nil {
 		t.Fatal(err)
