@@ -189,9 +189,9 @@ func (s *SealConn) countData(p []byte, addr net.Addr) {
 	if len(p) < fecHeader+fecSizeField {
 		return
 	}
-	end := fecHeader + int(binary.LittleEndian.Uint16(p[fecHeader:]))
-	if end > len(p) {
-		end = len(p)
+	end := min(fecHeader+int(binary.LittleEndian.Uint16(p[fecHeader:])), len(p))
+	if end < fecHeader+fecSizeField { // a size field shorter than itself
+		return
 	}
 	now := s.now()
 	s.mu.Lock()

@@ -335,3 +335,15 @@ func TestSealConnLeavesOutParityOnACleanLink(t *testing.T) {
 		t.Fatalf("sent %d parity shards with 0 chosen", n)
 	}
 }
+
+// A data packet whose size field is too small to hold itself is sent on,
+// not counted, and does not panic.
+func TestSealConnTakesAMalformedSizeField(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	p := fecPacket(0, fecTypeData, pushSeg(0, 10))
+	binary.LittleEndian.PutUint16(p[fecHeader:], 0)
+	if _, err := s.WriteTo(p, to); err != nil || len(rc.written) != 1 {
+		t.Fatalf("WriteTo: %v, %d packets sent", err, len(rc.written))
+	}
+}
