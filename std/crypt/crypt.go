@@ -88,6 +88,14 @@ func Overhead(name string) int {
 	return table[n].overhead
 }
 
+// AEAD reports whether name is an AEAD cipher (aes-128-gcm), which
+// kcp-go seals with a nonce and a tag instead of a nonce, a CRC32 and a
+// block cipher.
+func AEAD(name string) bool {
+	n, ok := canonical(name)
+	return ok && table[n].overhead == gcmOverhead
+}
+
 // DeriveKey returns PBKDF2-HMAC-SHA1(key, "kcp-go", 4096, 32).
 func DeriveKey(key string) []byte {
 	k, err := pbkdf2.Key(sha1.New, key, []byte(Salt), Iterations, KeyLen)

@@ -140,3 +140,14 @@ func mustNew(t *testing.T, name string) kcp.BlockCrypt {
 	}
 	return bc
 }
+
+func TestAEADIsOnlyGCM(t *testing.T) {
+	for _, name := range Names() {
+		if got, want := AEAD(name), name == "aes-128-gcm"; got != want {
+			t.Errorf("AEAD(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if AEAD("rot13") {
+		t.Error("AEAD of an unknown name is true")
+	}
+}

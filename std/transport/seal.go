@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/kcptun-go/tunnel/std/config"
+	"github.com/kcptun-go/tunnel/std/crypt"
 	"github.com/kcptun-go/tunnel/std/flow"
 )
 
@@ -40,7 +41,7 @@ const (
 // cipher (or none at all), the sender chooses its parity per peer.
 // aes-128-gcm keeps kcp-go's own sealing and every parity shard.
 func Sealed(c *config.Common) bool {
-	return c.Auto() && c.DataShard > 0 && c.ParityShard > 0 && c.Crypt != "aes-128-gcm"
+	return c.Auto() && c.DataShard > 0 && c.ParityShard > 0 && !crypt.AEAD(c.Crypt)
 }
 
 // SealConn is a packet socket that does what kcp-go does to a packet

@@ -51,7 +51,7 @@ func TestAutoModeShowsItsDecisionsInTheSessionTable(t *testing.T) {
 					t.Fatalf("no %s session", role)
 				}
 				for _, si := range infos {
-					auto := si.RcvWnd >= min(flow.RecvFloor, si.RcvWnd) && si.RcvWnd > 0 && si.ParityMax == 3 && si.Parity >= 0 && si.Parity <= 3
+					auto := si.RcvWnd >= flow.RecvFloor && si.ParityMax == 3 && si.Parity >= 0 && si.Parity <= 3
 					none := si.RcvWnd == 0 && si.ParityMax == 0
 					if mode == config.ModeAuto && !auto || mode != config.ModeAuto && !none {
 						t.Errorf("%s %s: rcvwnd %d parity %d/%d loss %.3f", mode, role, si.RcvWnd, si.Parity, si.ParityMax, si.Loss)
