@@ -177,7 +177,7 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy, resent)
 	c.stepSum, c.stepN = 0, 0
 	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < BulkHold {
-		c.interval = c.bulkInterval()
+		c.interval = bulkInterval(c.p.Interval, c.minRTT.get())
 	} else {
 		c.interval = c.p.Interval
 	}
@@ -189,9 +189,9 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 // one (20–50 ms), or half the path's least RTT up to maxBulkInterval when
 // that is more, so that the retransmission timeout's margin grows with
 // the spread of the ACKs' arrival times, which grows with the path's RTT.
-func (c *Controller) bulkInterval() int {
-	base := max(min(max(3*c.p.Interval, 20), 50), c.p.Interval)
-	half := int(c.minRTT.get() / 2 / time.Millisecond)
+func bulkInterval(interval int, minRTT time.Duration) int {
+	base := max(min(max(3*interval, 20), 50), interval)
+	half := int(minRTT / 2 / time.Millisecond)
 	return max(base, min(half, maxBulkInterval))
 }
 

@@ -26,9 +26,10 @@ type RecvWindow struct {
 	max, floor, seg int
 	wnd             int
 
-	at     time.Time // the start of the current measurement
-	bytes  uint64    // bytes read by then
-	raised time.Time
+	at      time.Time // the start of the current measurement
+	bytes   uint64    // bytes read by then
+	raised  time.Time
+	limited bool // Limited was called since the last step
 }
 
 // NewRecvWindow returns a RecvWindow at its floor that never exceeds max
@@ -40,6 +41,13 @@ func NewRecvWindow(ceiling, segBytes int) *RecvWindow {
 
 // Wnd returns the receive window, in segments.
 func (r *RecvWindow) Wnd() int { return r.wnd }
+
+// Limited tells the RecvWindow that the peer's sending reached the
+// window's edge (it sent all the window lets it beyond the first segment
+// still missing). Over a lossy path the rate shows this late or never: a
+// peer held by a hole sends less than it could. The next step doubles the
+// window.
+func (r *RecvWindow) Limited() { r.limited = true }
 
 // Update takes the bytes read from the session so far at now and the
 // path's round trip (0: unknown), and returns the window and whether it
@@ -56,6 +64,9 @@ func (r *RecvWindow) Update(now time.Time, bytes uint64, rtt time.Duration) (int
 	rate := float64(bytes-r.bytes) / span.Seconds()
 	r.at, r.bytes = now, bytes
 	need := int(recvGain*rate*rtt.Seconds()/float64(r.seg)) + recvHeadroom
+	if r.limited {
+		need, r.limited = max(need, 2*r.wnd), false
+	}
 	need = min(max(need, r.floor), r.max)
 	switch {
 	case need > r.wnd:

@@ -24,7 +24,7 @@ type SessionInfo struct {
 
 	// The send control's view (--sendctl delay); SendPhase is "" when it
 	// is off.
-	SendPhase string        // startup or steady
+	SendPhase string        // startup or steady (delay based); startup, drain or probe (--mode auto)
 	SendWnd   int           // the send window it chose, segments
 	QDelay    time.Duration // the queueing delay it measured last
 

@@ -53,6 +53,12 @@ func Sealed(c *config.Common) bool {
 // flow.Parity per peer choose how many parity shards of each group go
 // out.
 //
+// It also reads the ACKs each peer sends back and the segments it sends
+// us (Peer: Delivered, Lost, Gone, InFlight, TakeRTT, TakeRecvSpan), for
+// --mode auto's rate control, and paces the data packets to each peer at
+// the rate that control sets (Peer.SetPace); packets of ACKs alone go at
+// once.
+//
 // kcp-go's batched socket calls (sendmmsg, recvmmsg) need the bare UDP
 // socket, so a session on a SealConn sends and receives a packet per
 // system call.
@@ -145,15 +151,20 @@ func addrPort(addr net.Addr) (netip.AddrPort, bool) {
 // is a parity shard the peer's controller leaves out. Either way it
 // reports len(p) written.
 func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	typ := uint16(0)
 	if len(p) >= fecHeader {
-		switch binary.LittleEndian.Uint16(p[4:]) {
-		case fecTypeData:
-			s.countData(p, addr)
-		case fecTypeParity:
-			if !s.sendParity(p, addr) {
-				return len(p), nil
-			}
+		typ = binary.LittleEndian.Uint16(p[4:])
+	}
+	if typ == fecTypeParity && !s.sendParity(p, addr) {
+		return len(p), nil
+	}
+	if typ == fecTypeData && hasPush(fecPayload(p)) {
+		if peer := s.pacedPeer(addr); peer != nil {
+			peer.pace(s.now(), len(p)+s.header)
 		}
+	}
+	if typ == fecTypeData {
+		s.countData(p, addr)
 	}
 	if s.block == nil {
 		return s.PacketConn.WriteTo(p, addr)
@@ -173,6 +184,22 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return len(p), nil
 }
 
+// pacedPeer returns addr's peer when it has a pacing rate.
+func (s *SealConn) pacedPeer(addr net.Addr) *Peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p *Peer
+	if ap, ok := addrPort(addr); ok {
+		p = s.peers[ap]
+	} else {
+		p = s.other[addr.String()]
+	}
+	if p == nil || p.rate.Load() == 0 {
+		return nil
+	}
+	return p
+}
+
 // sendParity reports whether the parity shard p goes out: its index in
 // its group is below the peer's chosen count.
 func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
@@ -187,18 +214,15 @@ func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
 // countData feeds the peer's controller the push segments in the data
 // packet p and which of them were sent before.
 func (s *SealConn) countData(p []byte, addr net.Addr) {
-	if len(p) < fecHeader+fecSizeField {
-		return
-	}
-	end := min(fecHeader+int(binary.LittleEndian.Uint16(p[fecHeader:])), len(p))
-	if end < fecHeader+fecSizeField { // a size field shorter than itself
+	segs := fecPayload(p)
+	if len(segs) == 0 {
 		return
 	}
 	now := s.now()
 	s.mu.Lock()
 	peer := s.peerLocked(addr, now)
 	s.mu.Unlock()
-	peer.count(now, p[fecHeader+fecSizeField:end])
+	peer.count(now, segs)
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
@@ -208,31 +232,55 @@ func (s *SealConn) countData(p []byte, addr net.Addr) {
 func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := s.PacketConn.ReadFrom(p)
-		if err != nil || s.block == nil {
+		if err != nil {
 			return n, addr, err
 		}
-		if n < s.header {
-			continue
+		if s.block != nil {
+			if n < s.header {
+				continue
+			}
+			s.block.Decrypt(p[:n], p[:n])
+			if crc32.ChecksumIEEE(p[s.header:n]) != binary.LittleEndian.Uint32(p[nonceSize:]) {
+				atomic.AddUint64(&kcp.DefaultSnmp.InCsumErrors, 1)
+				continue
+			}
+			n = copy(p, p[s.header:n])
 		}
-		s.block.Decrypt(p[:n], p[:n])
-		if crc32.ChecksumIEEE(p[s.header:n]) != binary.LittleEndian.Uint32(p[nonceSize:]) {
-			atomic.AddUint64(&kcp.DefaultSnmp.InCsumErrors, 1)
-			continue
+		if segs := fecPayload(p[:n]); len(segs) > 0 {
+			s.mu.Lock()
+			now := s.now()
+			peer := s.peerLocked(addr, now)
+			s.mu.Unlock()
+			if peer.received(now, segs) {
+				if f := peer.onAck.Load(); f != nil {
+					(*f)()
+				}
+			}
 		}
-		return copy(p, p[s.header:n]), addr, nil
+		return n, addr, nil
 	}
 }
 
-// Peer is the parity state of one peer of a SealConn.
+// Peer is what a SealConn knows of one peer: the parity it is sent, and
+// how far the KCP windows between the two reach.
 type Peer struct {
-	shards atomic.Int32 // parity shards per group sent now
-	used   atomic.Int64 // unix ns of the last packet to it
-	rtt    atomic.Int64 // ns; set by SetRTT
+	shards atomic.Int32  // parity shards per group sent now
+	used   atomic.Int64  // unix ns of the last packet to it
+	rtt    atomic.Int64  // ns; set by SetRTT
+	rate   atomic.Uint64 // pacing, bytes per second on the wire; 0: none
+	onAck  atomic.Pointer[func()]
+
+	paceMu   sync.Mutex // the pacer's clock; one goroutine sends a session's packets
+	paceNext time.Time  // when the next packet may leave
 
 	mu      sync.Mutex
 	ctl     *flow.Parity
-	maxSn   uint32
+	maxSn   uint32 // the highest segment sent to it
 	started bool
+	conv    uint32 // the session's; a new one starts the counts afresh
+	acks    ackTrack
+	span    spanTrack
+	rtts    rttTrack
 }
 
 func newPeer(ps int) *Peer {
@@ -251,35 +299,156 @@ func (p *Peer) State() flow.ParityState {
 	return p.ctl.State()
 }
 
-// count walks the KCP segments of one data packet.
+// paceSlack is how far behind its schedule a paced peer may fall, and so
+// the longest burst it sends at once.
+const paceSlack = 2 * time.Millisecond
+
+// SetPace sets the rate, in bytes per second on the wire, at which
+// packets to the peer leave (0: as fast as they come). kcp-go sends what
+// the window frees at once; a repair that frees much of it would
+// otherwise put a burst into the bottleneck's queue, delaying every
+// packet behind it and looking, to a delay-based sender, like a queue
+// that stands.
+func (p *Peer) SetPace(bytesPerSecond float64) {
+	p.rate.Store(uint64(max(bytesPerSecond, 0)))
+}
+
+// pace waits until a packet of size bytes may leave.
+func (p *Peer) pace(now time.Time, size int) {
+	rate := p.rate.Load()
+	if rate == 0 {
+		return
+	}
+	p.paceMu.Lock()
+	at := p.paceNext
+	if early := now.Add(-paceSlack); at.Before(early) {
+		at = early
+	}
+	p.paceNext = at.Add(time.Duration(float64(size) / float64(rate) * 1e9))
+	p.paceMu.Unlock()
+	if d := at.Sub(now); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// Gone returns how many segments from the peer's una up are no longer
+// in the network: acknowledged, or lost (missing below later ones that
+// were acknowledged). They hold the sender's KCP window, which spans
+// from una, while the loss is repaired, though they are not in flight.
+func (p *Peer) Gone() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acks.gone()
+}
+
+// OnAck sets f to be called, before kcp-go sees the packet, whenever a
+// packet from the peer moves its una or acknowledges a segment above it.
+func (p *Peer) OnAck(f func()) { p.onAck.Store(&f) }
+
+// Delivered returns how many segments the peer has received, in total
+// (acknowledged, or passed by its una).
+func (p *Peer) Delivered() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acks.delivered
+}
+
+// Lost returns how many segments sent to the peer were found lost (missing
+// below later ones it acknowledged), in total.
+func (p *Peer) Lost() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acks.lost
+}
+
+// InFlight returns how many segments sent to the peer are in the
+// network: sent and not Gone.
+func (p *Peer) InFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started || !p.acks.started {
+		return 0
+	}
+	return max(int(int32(p.maxSn+1-p.acks.una))-p.acks.gone(), 0)
+}
+
+// TakeRTT returns the least and the mean round trip of the segments
+// acknowledged since the last call, timed from when they left the
+// socket (0, 0: none).
+func (p *Peer) TakeRTT() (least, mean time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rtts.take()
+}
+
+// TakeRecvSpan returns the most the peer had sent beyond what we ask for
+// next (our una) since the last call: a span that reaches the receive
+// window means the window holds the peer back.
+func (p *Peer) TakeRecvSpan() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.span.take()
+}
+
+// session notes the conversation a segment belongs to; a new one (a new
+// session from the same address) starts the counts afresh. p.mu is held.
+func (p *Peer) session(conv uint32) {
+	if conv != p.conv {
+		clear(p.rtts.sent)
+		p.started, p.acks, p.span, p.rtts, p.conv = false, ackTrack{}, spanTrack{}, rttTrack{sent: p.rtts.sent}, conv
+	}
+}
+
+// count walks the KCP segments of one data packet sent to the peer.
 func (p *Peer) count(now time.Time, segs []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pushes, retrans := 0, 0
-	for len(segs) >= kcpSegHeader {
-		size := int(binary.LittleEndian.Uint32(segs[20:]))
-		if segs[4] == kcpCmdPush {
-			sn := binary.LittleEndian.Uint32(segs[12:])
-			pushes++
-			switch {
-			case !p.started:
-				p.started, p.maxSn = true, sn
-			case int32(sn-p.maxSn) > 0:
-				p.maxSn = sn
-			default:
-				retrans++
-			}
+	for seg := range segments(segs) {
+		p.session(seg.conv)
+		p.span.sent(seg.una)
+		if seg.cmd != kcpCmdPush {
+			continue
 		}
-		if size < 0 || size > len(segs)-kcpSegHeader {
-			break
+		pushes++
+		first := true
+		switch {
+		case !p.started:
+			p.started, p.maxSn = true, seg.sn
+			p.acks.start(seg.sn)
+		case int32(seg.sn-p.maxSn) > 0:
+			p.maxSn = seg.sn
+		default:
+			retrans++
+			first = false
 		}
-		segs = segs[kcpSegHeader+size:]
+		p.rtts.send(seg.sn, now, first)
 	}
 	if pushes == 0 {
 		return
 	}
 	p.ctl.Sent(now, pushes, retrans, time.Duration(p.rtt.Load()))
 	p.shards.Store(int32(p.ctl.Shards()))
+}
+
+// received walks the KCP segments of one data packet from the peer and
+// reports whether they changed what is Gone.
+func (p *Peer) received(now time.Time, segs []byte) (acked bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := p.acks.gone()
+	for seg := range segments(segs) {
+		p.session(seg.conv)
+		p.acks.advance(seg.una)
+		switch seg.cmd {
+		case kcpCmdAck:
+			p.acks.ack(seg.sn)
+			p.rtts.acked(seg.sn, now)
+		case kcpCmdPush:
+			p.span.received(seg.sn)
+		}
+	}
+	return p.acks.gone() != before
 }
 
 // SetReadBuffer sets the read buffer of the socket underneath, for

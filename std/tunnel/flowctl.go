@@ -76,9 +76,12 @@ func (w *writeTimer) wait(now time.Time, n int) {
 	}
 }
 
-// flowTuner runs one session's flow.Controller and applies its
-// decisions to the session; under --mode auto it also sizes the receive
-// window (flow.RecvWindow) and tells the parity controller the RTT.
+// flowTuner runs one session's send control and applies its decisions
+// to the session: a flow.Controller (delay based) in general, or, on a
+// SealConn (--mode auto), a flow.RateController fed with the ACKs the
+// SealConn reads, whose pace the SealConn keeps. Under --mode auto it
+// also sizes the receive window (flow.RecvWindow) and tells the parity
+// controller the RTT.
 type flowTuner struct {
 	sess   *kcp.UDPSession
 	timer  *writeTimer
@@ -88,8 +91,11 @@ type flowTuner struct {
 	read   func() uint64    // bytes read from the session so far (set by openSession)
 
 	mu          sync.Mutex
-	ctl         *flow.Controller
-	lastBlocked int64 // timer.blocked at the previous sample, to tell idle sessions
+	ctl         *flow.Controller     // without a SealConn
+	rate        *flow.RateController // on a SealConn (--mode auto): it sees the ACKs
+	lastBlocked int64                // timer.blocked at the previous sample, to tell idle sessions
+	ctlWnd      atomic.Int64         // the controller's window
+	kcpWnd      atomic.Int64         // the send window kcp-go has
 }
 
 // newFlowTuner wraps conn (the session's KCP conn) in a writeTimer and
@@ -104,9 +110,16 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 		timer:  &writeTimer{Conn: sess},
 		common: c,
 		parity: parity,
-		ctl:    flow.New(flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}),
 	}
-	t.apply(t.ctl.Decision())
+	p := flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}
+	if parity != nil {
+		parity.OnAck(t.resize)
+		t.rate = flow.NewRate(p)
+		t.apply(t.rate.Decision())
+	} else {
+		t.ctl = flow.New(p)
+		t.apply(t.ctl.Decision())
+	}
 	if c.Auto() {
 		t.recv = flow.NewRecvWindow(c.RcvWnd, c.SegmentBytes())
 		t.sess.SetWindowSize(0, t.recv.Wnd())
@@ -115,9 +128,49 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 }
 
 func (t *flowTuner) apply(d flow.Decision) {
-	t.sess.SetWindowSize(d.Wnd, 0)
+	t.setSendWindow(d.Wnd)
 	t.sess.SetNoDelay(-1, d.Interval, -1, -1)
-	t.timer.pace.Store(math.Float64bits(d.Pace))
+	if t.rate != nil {
+		t.parity.SetPace(t.wireRate(d.Pace))
+	} else {
+		t.timer.pace.Store(math.Float64bits(d.Pace))
+	}
+}
+
+// wireRate turns a pace of payload bytes per second into bytes per
+// second on the wire: with the headers, and the parity shards sent.
+func (t *flowTuner) wireRate(pace float64) float64 {
+	c := t.common
+	wire := pace * float64(c.MTU) / float64(c.SegmentBytes())
+	if c.DataShard > 0 {
+		wire *= float64(c.DataShard+t.parity.State().Shards) / float64(c.DataShard)
+	}
+	return wire
+}
+
+// setSendWindow gives kcp-go the controller's window (see resize).
+func (t *flowTuner) setSendWindow(wnd int) {
+	t.ctlWnd.Store(int64(wnd))
+	t.resize()
+}
+
+// resize gives kcp-go the controller's window plus, on a SealConn, the
+// segments from the peer's una up that are out of the network
+// (transport.Peer.Gone): KCP's window spans from the first segment not
+// acknowledged, so while a loss is repaired the segments acknowledged
+// after it would otherwise take the place of segments in flight, and the
+// sender would stall for a round trip or more. The sum stays within
+// --sndwnd. The SealConn calls it as each ACK arrives, before kcp-go
+// reads it, so that the window kcp-go fills on the ACK is already the
+// right one.
+func (t *flowTuner) resize() {
+	wnd := int(t.ctlWnd.Load())
+	if t.parity != nil {
+		wnd = min(wnd+t.parity.Gone(), max(t.common.SndWnd, wnd))
+	}
+	if int64(wnd) != t.kcpWnd.Swap(int64(wnd)) {
+		t.sess.SetWindowSize(wnd, 0)
+	}
 }
 
 // sample feeds the controllers and applies changed decisions. It
@@ -133,15 +186,33 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 	defer t.mu.Unlock()
 	active = blocked != t.lastBlocked
 	t.lastBlocked = blocked
-	out, retrans := atomic.LoadUint64(&kcp.DefaultSnmp.OutSegs), atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs)
-	if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked), Out: out, Retrans: retrans}); changed {
-		t.apply(d)
+	var minRTT time.Duration
+	if t.rate != nil {
+		least, mean := t.parity.TakeRTT()
+		s := flow.RateSample{Now: now, RTT: mean, MinRTT: least, Delivered: t.parity.Delivered(), Lost: t.parity.Lost(),
+			InFlight: t.parity.InFlight(), Blocked: time.Duration(blocked)}
+		if d, changed := t.rate.Update(s); changed {
+			t.apply(d)
+		} else {
+			t.setSendWindow(d.Wnd)
+		}
+		minRTT = t.rate.State().MinRTT
+	} else {
+		out, retrans := atomic.LoadUint64(&kcp.DefaultSnmp.OutSegs), atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs)
+		if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked), Out: out, Retrans: retrans}); changed {
+			t.apply(d)
+		}
+		minRTT = t.ctl.State().MinRTT
 	}
-	minRTT := t.ctl.State().MinRTT
 	if t.parity != nil && minRTT > 0 {
 		t.parity.SetRTT(minRTT)
 	}
 	if t.recv != nil {
+		if t.parity != nil {
+			if w := t.recv.Wnd(); t.parity.TakeRecvSpan() >= w-w/8 {
+				t.recv.Limited()
+			}
+		}
 		if w, changed := t.recv.Update(now, read, minRTT); changed {
 			t.sess.SetWindowSize(0, w)
 		}
@@ -152,7 +223,12 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 // fill puts the controllers' view into si.
 func (t *flowTuner) fill(si *SessionInfo) {
 	t.mu.Lock()
-	st := t.ctl.State()
+	var st flow.State
+	if t.rate != nil {
+		st = t.rate.State()
+	} else {
+		st = t.ctl.State()
+	}
 	if t.recv != nil {
 		si.RcvWnd = t.recv.Wnd()
 	}

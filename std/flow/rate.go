@@ -1,0 +1,254 @@
+package flow
+
+import "time"
+
+// The RateController's tuning.
+const (
+	startupGain  = 2.885 // 2/ln 2: the pacing gain while looking for the rate
+	startupCwnd  = 2     // and the window's: this × rate × min RTT
+	bwRounds     = 10    // the bottleneck rate is the most delivered in this many round trips
+	fullBwGrowth = 1.25  // startup ends after fullBwRounds round trips that grow the rate less than this
+	fullBwRounds = 3
+	minRound     = 20 * time.Millisecond // the least time a round trip counts for
+	lossGain     = 0.25                  // how much of a round trip's loss share the smoothed one takes
+	maxLoss      = 0.5                   // the window grows for loss up to this share
+)
+
+// probeGains are the pacing gains of the probing cycle, one round trip
+// each: probe for more, drain what that queued, then cruise.
+var probeGains = [...]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+
+// The RateController's phases, besides PhaseStartup.
+const (
+	PhaseDrain Phase = "drain" // emptying the queue startup left
+	PhaseProbe Phase = "probe" // pacing at the measured rate, probing for more
+)
+
+// RateSample is what a sender that sees its peer's ACKs knows at one
+// moment.
+type RateSample struct {
+	Now time.Time
+	// RTT and MinRTT are the mean and the least round trip of the
+	// segments acknowledged since the last sample (0: none was).
+	RTT, MinRTT time.Duration
+	// Delivered counts the segments the peer has acknowledged, in total.
+	Delivered uint64
+	// Lost counts the segments found lost, in total.
+	Lost uint64
+	// InFlight is how many segments are in the network: sent, and neither
+	// acknowledged nor lost.
+	InFlight int
+	// Blocked is how long, in total, the writer has waited (see Sample).
+	Blocked time.Duration
+}
+
+// RateController decides one session's send window and pacing rate from
+// the rate at which its peer acknowledges segments, in the manner of BBR:
+// the bottleneck rate is the most delivered per round trip in the last
+// bwRounds round trips, the window is twice what that rate keeps in
+// flight over the least RTT, and the pacing rate cycles around it
+// (1.25 × for a round trip to find more, 0.75 × to drain what that
+// queued, then 1 ×). Loss does not steer it: a lossy link delivers at
+// its rate all the same. A queue that stands for a round trip (the
+// smoothed RTT a target above the least) means the rate fell: the round
+// trip's own delivery rate, which a standing queue makes the
+// bottleneck's, replaces the estimate.
+//
+// It starts by doubling the rate each round trip, and stops when three
+// round trips in a row grow it by less than a quarter or the queue
+// grows past the target, then drains the queue it made.
+//
+// It needs the peer's ACKs (transport.Peer counts them), so it runs
+// only on a SealConn. It is not safe for concurrent use; use NewRate.
+type RateController struct {
+	p     Params
+	phase Phase
+
+	minRTT minFilter
+	bw     [bwRounds]float64 // segments per second, one per round trip
+	bwNext int
+	fullBw float64
+	flat   int // round trips in a row that grew the rate less than fullBwGrowth
+	cycle  int
+	queued int // probing round trips in a row with a standing queue
+
+	roundStart     time.Time
+	roundDelivered uint64
+	roundLost      uint64
+	loss           float64 // the share of segments lost, smoothed over round trips
+	roundBlocked   time.Duration
+	rttSum         time.Duration
+	rttN           int
+	qdelay         time.Duration
+	lastBusy       time.Time
+	interval       int
+}
+
+// NewRate returns a RateController in startup with p's initial window.
+func NewRate(p Params) *RateController {
+	p = p.withDefaults()
+	return &RateController{p: p, phase: PhaseStartup, interval: p.Interval, minRTT: minFilter{window: MinRTTWindow}}
+}
+
+// Rate returns the bottleneck rate, segments per second (0: not known).
+func (c *RateController) Rate() float64 {
+	best := 0.0
+	for _, r := range c.bw {
+		best = max(best, r)
+	}
+	return best
+}
+
+// ackDelay is how long a KCP receiver may hold an ACK: until its next
+// flush, an interval (the peer's, assumed like ours). The least RTT is
+// of an ACK sent at once, most are later, and a window of the least RTT's
+// worth would leave the rate no room to grow on a short path.
+func (c *RateController) ackDelay() time.Duration {
+	return time.Duration(c.p.Interval) * time.Millisecond
+}
+
+// probeQueue is the queue the window leaves room for while probing:
+// twice the target delay (10–30 ms), so a download adds no more than that
+// to the path's RTT.
+func probeQueue(minRTT time.Duration) time.Duration { return 2 * target(minRTT) }
+
+// pacingGain is the share of the rate to pace at now.
+func (c *RateController) pacingGain() float64 {
+	switch c.phase {
+	case PhaseStartup:
+		return startupGain
+	case PhaseDrain:
+		return 1 / startupGain
+	}
+	return probeGains[c.cycle]
+}
+
+// window is the most to have in flight: while probing, what the rate
+// keeps in flight over the least RTT plus probeQueue's worth, room for
+// ACKs that come in bunches and a short queue, but never more than a
+// shallow bottleneck queue holds.
+//
+// Segments lost hold a place in the window for a round trip before the
+// loss is found, so the window grows by the share lost: otherwise each
+// round trip at a high loss rate delivers less than the last and the
+// rate it measures falls with it.
+func (c *RateController) window() float64 {
+	w := startupCwnd * c.bdp()
+	if c.phase == PhaseProbe {
+		w = c.Rate() * (c.minRTT.get() + probeQueue(c.minRTT.get()) + c.ackDelay()).Seconds()
+	}
+	return w / (1 - min(c.loss, maxLoss))
+}
+
+// bdp is the segments the rate keeps in flight over the least RTT.
+func (c *RateController) bdp() float64 {
+	return c.Rate() * c.minRTT.get().Seconds()
+}
+
+// Decision returns the window (segments in flight, not counting those
+// acknowledged above a hole), the interval and the pacing rate.
+func (c *RateController) Decision() Decision {
+	rate := c.Rate()
+	if rate == 0 || c.minRTT.get() == 0 {
+		return Decision{Wnd: min(InitWnd, c.p.MaxWnd), Interval: c.interval}
+	}
+	wnd := min(max(int(c.window()), MinWnd), c.p.MaxWnd)
+	d := Decision{Wnd: wnd, Interval: c.interval}
+	if c.p.SegBytes > 0 && c.interval != c.p.Interval { // paced only in bulk
+		d.Pace = c.pacingGain() * rate * float64(c.p.SegBytes)
+	}
+	return d
+}
+
+// State returns the controller's view.
+func (c *RateController) State() State {
+	return State{
+		Phase: c.phase, Wnd: c.Decision().Wnd, MinRTT: c.minRTT.get(), QDelay: c.qdelay,
+		Target: target(c.minRTT.get()), Bulk: c.interval != c.p.Interval,
+	}
+}
+
+// Update feeds one sample and returns the Decision and whether it
+// changed. Each round trip (the least RTT, at least minRound) gives one
+// delivery rate.
+func (c *RateController) Update(s RateSample) (Decision, bool) {
+	before := c.Decision()
+	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < BulkHold {
+		c.interval = bulkInterval(c.p.Interval, c.minRTT.get())
+	} else {
+		c.interval = c.p.Interval
+	}
+	if s.RTT <= 0 {
+		after := c.Decision()
+		return after, after != before
+	}
+	c.minRTT.add(s.Now, min(s.MinRTT, s.RTT))
+	c.rttSum += s.RTT
+	c.rttN++
+	if c.roundStart.IsZero() {
+		c.roundStart, c.roundDelivered, c.roundLost, c.roundBlocked = s.Now, s.Delivered, s.Lost, s.Blocked
+	}
+	if elapsed := s.Now.Sub(c.roundStart); elapsed >= max(c.minRTT.get(), minRound) {
+		c.endRound(s, elapsed)
+	}
+	after := c.Decision()
+	return after, after != before
+}
+
+// endRound takes the delivery rate of the round trip that ends with s.
+func (c *RateController) endRound(s RateSample, elapsed time.Duration) {
+	rate := float64(s.Delivered-c.roundDelivered) / elapsed.Seconds()
+	busy := float64(s.Blocked-c.roundBlocked) >= busyAtLeast*float64(elapsed)
+	c.qdelay = c.rttSum/time.Duration(c.rttN) - c.minRTT.get()
+	if dl, dd := float64(s.Lost-c.roundLost), float64(s.Delivered-c.roundDelivered); dl+dd > 0 {
+		c.loss += (dl/(dl+dd) - c.loss) * lossGain
+	}
+	c.roundStart, c.roundDelivered, c.roundLost, c.roundBlocked, c.rttSum, c.rttN = s.Now, s.Delivered, s.Lost, s.Blocked, 0, 0
+	if busy {
+		c.lastBusy = s.Now
+	}
+	c.round(rate, busy, s.InFlight)
+	if busy {
+		c.interval = bulkInterval(c.p.Interval, c.minRTT.get())
+	}
+}
+
+// round ends a round trip that delivered rate segments per second.
+func (c *RateController) round(rate float64, busy bool, inFlight int) {
+	queued := c.qdelay > 2*target(c.minRTT.get())
+	if queued && c.phase == PhaseProbe && probeGains[c.cycle] >= 1 {
+		c.queued++
+	} else {
+		c.queued = 0
+	}
+	switch {
+	case c.queued >= 2 && rate > 0:
+		// A standing queue: the link delivers what it can, and that is
+		// less than the estimate.
+		c.bw = [bwRounds]float64{}
+		c.bw[0], c.bwNext = rate, 1
+	case busy || rate > c.Rate():
+		c.bw[c.bwNext] = rate
+		c.bwNext = (c.bwNext + 1) % bwRounds
+	}
+	switch c.phase {
+	case PhaseStartup:
+		if !busy {
+			return
+		}
+		if best := c.Rate(); best >= c.fullBw*fullBwGrowth {
+			c.fullBw, c.flat = best, 0
+		} else {
+			c.flat++
+		}
+		if c.flat >= fullBwRounds || queued {
+			c.phase = PhaseDrain
+		}
+	case PhaseDrain:
+		if float64(inFlight) <= c.bdp() || c.qdelay < target(c.minRTT.get()) {
+			c.phase, c.cycle = PhaseProbe, 2
+		}
+	case PhaseProbe:
+		c.cycle = (c.cycle + 1) % len(probeGains)
+	}
+}

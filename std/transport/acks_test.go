@@ -1,0 +1,163 @@
+package transport
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+)
+
+func ackSeg(conv, sn, una uint32) []byte {
+	s := make([]byte, kcpSegHeader)
+	binary.LittleEndian.PutUint32(s, conv)
+	s[4] = kcpCmdAck
+	binary.LittleEndian.PutUint32(s[12:], sn)
+	binary.LittleEndian.PutUint32(s[16:], una)
+	return s
+}
+
+// ackPeer is a SealConn with no cipher whose clock the test moves, and
+// the address its recordConn reads from.
+func ackPeer(t *testing.T) (s *SealConn, rc *recordConn, to net.Addr, clock *time.Time) {
+	t.Helper()
+	s, rc, _ = newRecordSeal(t, "null")
+	now := time.Unix(1000, 0)
+	s.now = func() time.Time { return now }
+	return s, rc, &net.UDPAddr{}, &now
+}
+
+// receive hands the SealConn one packet from the peer and reads it.
+func receive(t *testing.T, s *SealConn, rc *recordConn, p []byte) {
+	t.Helper()
+	rc.in <- p
+	buf := make([]byte, 1500)
+	if n, _, err := s.ReadFrom(buf); err != nil || n != len(p) {
+		t.Fatalf("ReadFrom: %d, %v; want the %d bytes", n, err, len(p))
+	}
+}
+
+// TestPeerCountsWhatTheACKsSay: 100 segments out, ACKs for 10–19 with
+// the first ten missing. The ten missing are lost (more than three later
+// ones arrived), so they and the ten acknowledged are out of the
+// network; the rest are in flight.
+func TestPeerCountsWhatTheACKsSay(t *testing.T) {
+	s, rc, to, clock := ackPeer(t)
+	for sn := uint32(0); sn < 100; sn++ {
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 100)), to)
+	}
+	*clock = clock.Add(100 * time.Millisecond)
+	var acks [][]byte
+	for sn := uint32(10); sn < 20; sn++ {
+		acks = append(acks, ackSeg(0, sn, 0))
+	}
+	receive(t, s, rc, fecPacket(0, fecTypeData, acks...))
+	p := s.Peer(to)
+	if got := p.Delivered(); got != 10 {
+		t.Errorf("Delivered %d, want 10", got)
+	}
+	if got := p.Gone(); got != 20-dupThresh {
+		t.Errorf("Gone %d, want %d (10 acknowledged, 7 missing below the 3 highest)", got, 20-dupThresh)
+	}
+	if got := p.InFlight(); got != 100-(20-dupThresh) {
+		t.Errorf("InFlight %d, want %d", got, 100-(20-dupThresh))
+	}
+	if least, mean := p.TakeRTT(); least != 100*time.Millisecond || mean != 100*time.Millisecond {
+		t.Errorf("RTT %v/%v, want 100ms/100ms", least, mean)
+	}
+	if least, _ := p.TakeRTT(); least != 0 {
+		t.Errorf("a second TakeRTT gave %v, want 0 (no new samples)", least)
+	}
+
+	// The resent ten arrive: una moves to 20.
+	receive(t, s, rc, fecPacket(1, fecTypeData, ackSeg(0, 0, 20)))
+	if got := p.Delivered(); got != 20 {
+		t.Errorf("after una 20: Delivered %d, want 20", got)
+	}
+	if got, want := p.Gone(), 0; got != want {
+		t.Errorf("after una 20: Gone %d, want %d", got, want)
+	}
+	if got := p.InFlight(); got != 80 {
+		t.Errorf("after una 20: InFlight %d, want 80", got)
+	}
+}
+
+func TestAResentSegmentGivesNoRTTSample(t *testing.T) {
+	s, rc, to, clock := ackPeer(t)
+	s.WriteTo(fecPacket(0, fecTypeData, pushSeg(0, 10)), to)
+	*clock = clock.Add(300 * time.Millisecond)
+	s.WriteTo(fecPacket(1, fecTypeData, pushSeg(0, 10)), to) // sent again
+	*clock = clock.Add(10 * time.Millisecond)
+	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 0, 1)))
+	if least, mean := s.Peer(to).TakeRTT(); least != 0 || mean != 0 {
+		t.Errorf("RTT %v/%v from a resent segment's ACK, want none (either copy may be the one acknowledged)", least, mean)
+	}
+	if got := s.Peer(to).Delivered(); got != 1 {
+		t.Errorf("Delivered %d, want 1", got)
+	}
+}
+
+func TestANewConversationStartsTheCountsAfresh(t *testing.T) {
+	s, rc, to, _ := ackPeer(t)
+	for sn := uint32(0); sn < 50; sn++ {
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 10)), to)
+	}
+	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 40, 30)))
+	seg := pushSeg(0, 10)
+	binary.LittleEndian.PutUint32(seg, 7) // conv 7: a new session from the same address
+	s.WriteTo(fecPacket(50, fecTypeData, seg), to)
+	p := s.Peer(to)
+	if got := p.InFlight(); got != 1 {
+		t.Errorf("InFlight %d of the new session, want 1 (its one segment, none of the old session's)", got)
+	}
+	receive(t, s, rc, fecPacket(1, fecTypeData, ackSeg(7, 0, 1)))
+	if got := p.Delivered(); got != 1 {
+		t.Errorf("Delivered %d in the new session, want 1", got)
+	}
+}
+
+func TestRecvSpanShowsAPeerHeldByTheWindow(t *testing.T) {
+	s, rc, to, _ := ackPeer(t)
+	// We ask for segment 0 (it was lost); the peer sends 1–499.
+	s.WriteTo(fecPacket(0, fecTypeData, ackSeg(0, 0, 0)), to)
+	for sn := uint32(1); sn < 500; sn++ {
+		receive(t, s, rc, fecPacket(sn, fecTypeData, pushSeg(sn, 10)))
+	}
+	p := s.Peer(to)
+	if got := p.TakeRecvSpan(); got != 500 {
+		t.Errorf("span %d, want 500 (segments 0–499 above our una 0)", got)
+	}
+	s.WriteTo(fecPacket(1, fecTypeData, ackSeg(0, 0, 500)), to) // all arrived
+	p.TakeRecvSpan()
+	if got := p.TakeRecvSpan(); got != 0 {
+		t.Errorf("span %d after our una caught up, want 0", got)
+	}
+}
+
+// TestPacedPeerSendsNoFasterThanItsRate times real sends: 60 data
+// packets of 1000 bytes at 200 kB/s take at least 59 × 5 ms less the
+// slack (the first leaves at once);
+// packets of ACKs alone are never held.
+func TestPacedPeerSendsNoFasterThanItsRate(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	to := &net.UDPAddr{}
+	s.Peer(to).SetPace(200e3)
+	start := time.Now()
+	for sn := uint32(0); sn < 60; sn++ {
+		p := fecPacket(sn, fecTypeData, pushSeg(sn, 1000-fecHeader-fecSizeField-kcpSegHeader))
+		s.WriteTo(p, to)
+	}
+	if took, want := time.Since(start), 295*time.Millisecond-paceSlack; took < want {
+		t.Errorf("60 kB went in %v at 200 kB/s, want ≥ %v", took, want)
+	}
+	s.Peer(to).SetPace(1) // a byte a second
+	start = time.Now()
+	for sn := uint32(0); sn < 100; sn++ {
+		s.WriteTo(fecPacket(sn, fecTypeData, ackSeg(0, sn, 0)), to)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("100 ACK packets took %v at a pace of 1 B/s; ACKs must not be paced", took)
+	}
+	if len(rc.written) != 160 {
+		t.Errorf("%d packets written, want 160", len(rc.written))
+	}
+}
