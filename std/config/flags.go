@@ -65,7 +65,7 @@ func commonFlags(c *Common) []cli.Flag {
 		cli.BoolFlag{Name: "pprof", Destination: &c.Pprof,
 			Usage: "start profiling server on 127.0.0.1:6060"},
 		cli.StringFlag{Name: "sendctl", Value: c.SendCtl, Destination: &c.SendCtl,
-			Usage: "send window control: delay (size the window at run time to keep the link's queue short; no wire change) or off (the fixed --sndwnd, as kcptun)"},
+			Usage: "send window control: delay (size the window at run time to keep the link's queue short), rate (window and pacing from the rate the peer's ACKs show; needs FEC and a crypt other than aes-128-gcm) or off (the fixed --sndwnd, as kcptun); no wire change"},
 		cli.StringFlag{Name: "metrics", Value: c.Metrics, Destination: &c.Metrics,
 			Usage: "serve Prometheus metrics on this host:port at /metrics, e.g. 127.0.0.1:9100 (off when empty)"},
 	}

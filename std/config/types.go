@@ -1,5 +1,7 @@
 package config
 
+import "github.com/kcptun-go/tunnel/std/crypt"
+
 // Common holds every setting both roles share. The json tags are the keys of
 // the -c file (kcptun's names: the long flag names except qpp and qpp-count).
 type Common struct {
@@ -28,7 +30,7 @@ type Common struct {
 	SnmpPeriod   int    `json:"snmpperiod"` // seconds
 	Pprof        bool   `json:"pprof"`
 	Metrics      string `json:"metrics"` // Prometheus host:port, "" = off
-	SendCtl      string `json:"sendctl"` // SendCtlDelay or SendCtlOff (see package flow)
+	SendCtl      string `json:"sendctl"` // SendCtlDelay, SendCtlRate or SendCtlOff (see package flow)
 	Quiet        bool   `json:"quiet"`
 	TCP          bool   `json:"tcp"`
 	QPP          bool   `json:"qpp"`
@@ -38,11 +40,23 @@ type Common struct {
 // The --sendctl values: how the sender sizes its window at run time.
 const (
 	SendCtlDelay = "delay" // the window follows the queueing delay (package flow); the default
+	SendCtlRate  = "rate"  // window and pacing follow the rate the peer's ACKs show (what --mode auto does)
 	SendCtlOff   = "off"   // kcptun's behaviour: the fixed --sndwnd and interval
 )
 
 // SendCtlNames lists the --sendctl values.
-func SendCtlNames() []string { return []string{SendCtlDelay, SendCtlOff} }
+func SendCtlNames() []string { return []string{SendCtlDelay, SendCtlRate, SendCtlOff} }
+
+// RateControl reports whether sessions run the rate control: asked for
+// with --sendctl rate, or by --mode auto where it can see the ACKs (FEC
+// on and a cipher other than aes-128-gcm, whose sealing kcp-go keeps).
+func (c Common) RateControl() bool {
+	return (c.SendCtl == SendCtlRate || c.Auto() && c.SendCtl != SendCtlOff) && c.canSeeACKs()
+}
+
+func (c Common) canSeeACKs() bool {
+	return c.DataShard > 0 && c.ParityShard > 0 && !crypt.AEAD(c.Crypt)
+}
 
 // Client is the client's configuration.
 type Client struct {

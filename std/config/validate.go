@@ -133,6 +133,8 @@ func (c Common) problems() problems {
 		p.add("sendctl", c.SendCtl, "unknown value; valid values: %s", strings.Join(SendCtlNames(), ", "))
 	} else if c.Auto() && c.SendCtl == SendCtlOff {
 		p.add("sendctl", c.SendCtl, "--mode auto needs the send control: use --sendctl %s, or a fixed --mode", SendCtlDelay)
+	} else if c.SendCtl == SendCtlRate && !c.canSeeACKs() {
+		p.add("sendctl", c.SendCtl, "the rate control reads the peer's ACKs, which needs FEC (--datashard and --parityshard above 0) and a --crypt other than aes-128-gcm; use --sendctl %s here", SendCtlDelay)
 	}
 	for _, f := range []struct {
 		name  string

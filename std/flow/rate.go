@@ -14,13 +14,24 @@ const (
 	maxLoss      = 0.5                   // the window grows for loss up to this share
 )
 
-// probeGains are the pacing gains of the probing cycle, one round trip
-// each: probe for more, drain what that queued, then cruise.
-var probeGains = [...]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+// Pacing while probing, and the periodic drain.
+const (
+	// cruiseGain paces above the rate so that the window, not the
+	// pacer, holds the sender: a window with room for a short queue
+	// delivers more than the rate whenever the path has more to give,
+	// and the rate it measures follows. The pacer only spreads bursts.
+	cruiseGain = 1.25
+	drainGain  = 0.5 // pacing for the periodic drain
+	// drainEvery is how often the queue is drained for a round trip
+	// (at least drainFor), so that the least RTT stays the path's own
+	// rather than learning a queue that never empties.
+	drainEvery = MinRTTWindow / 2
+	drainFor   = 100 * time.Millisecond
+)
 
 // The RateController's phases, besides PhaseStartup.
 const (
-	PhaseDrain Phase = "drain" // emptying the queue startup left
+	PhaseDrain Phase = "drain" // emptying the queue (after startup, and every drainEvery)
 	PhaseProbe Phase = "probe" // pacing at the measured rate, probing for more
 )
 
@@ -69,8 +80,14 @@ type RateController struct {
 	bwNext int
 	fullBw float64
 	flat   int // round trips in a row that grew the rate less than fullBwGrowth
-	cycle  int
 	queued int // probing round trips in a row with a standing queue
+
+	drainStart time.Time // the current drain's start (zero: the drain after startup)
+	lastDrain  time.Time // when the last drain began
+	// refill is set for the round trip after a drain: the ACKs that come
+	// back are still the drain's few, so pacing above the rate would put
+	// all the window lets out into the queue at once.
+	refill bool
 
 	roundStart     time.Time
 	roundDelivered uint64
@@ -118,9 +135,15 @@ func (c *RateController) pacingGain() float64 {
 	case PhaseStartup:
 		return startupGain
 	case PhaseDrain:
+		if !c.drainStart.IsZero() {
+			return drainGain
+		}
 		return 1 / startupGain
 	}
-	return probeGains[c.cycle]
+	if c.refill {
+		return 1
+	}
+	return cruiseGain
 }
 
 // window is the most to have in flight: while probing, what the rate
@@ -132,10 +155,16 @@ func (c *RateController) pacingGain() float64 {
 // loss is found, so the window grows by the share lost: otherwise each
 // round trip at a high loss rate delivers less than the last and the
 // rate it measures falls with it.
+//
+// It never exceeds what the pacing rate sends in that time, so that a
+// drain (paced below the rate) also holds the window down: what kcp-go
+// emits beyond it would wait in the pacer past kcp-go's retransmission
+// timeout and go out twice.
 func (c *RateController) window() float64 {
-	w := startupCwnd * c.bdp()
-	if c.phase == PhaseProbe {
-		w = c.Rate() * (c.minRTT.get() + probeQueue(c.minRTT.get()) + c.ackDelay()).Seconds()
+	span := (c.minRTT.get() + probeQueue(c.minRTT.get()) + c.ackDelay()).Seconds()
+	w := min(startupCwnd*c.bdp(), c.pacingGain()*c.Rate()*span)
+	if c.phase == PhaseProbe || c.phase == PhaseDrain && !c.drainStart.IsZero() {
+		w = min(c.Rate(), c.pacingGain()*c.Rate()) * span
 	}
 	return w / (1 - min(c.loss, maxLoss))
 }
@@ -207,16 +236,16 @@ func (c *RateController) endRound(s RateSample, elapsed time.Duration) {
 	if busy {
 		c.lastBusy = s.Now
 	}
-	c.round(rate, busy, s.InFlight)
+	c.round(s.Now, rate, busy, s.InFlight)
 	if busy {
 		c.interval = bulkInterval(c.p.Interval, c.minRTT.get())
 	}
 }
 
 // round ends a round trip that delivered rate segments per second.
-func (c *RateController) round(rate float64, busy bool, inFlight int) {
+func (c *RateController) round(now time.Time, rate float64, busy bool, inFlight int) {
 	queued := c.qdelay > 2*target(c.minRTT.get())
-	if queued && c.phase == PhaseProbe && probeGains[c.cycle] >= 1 {
+	if queued && c.phase == PhaseProbe {
 		c.queued++
 	} else {
 		c.queued = 0
@@ -242,13 +271,19 @@ func (c *RateController) round(rate float64, busy bool, inFlight int) {
 			c.flat++
 		}
 		if c.flat >= fullBwRounds || queued {
-			c.phase = PhaseDrain
+			c.phase, c.lastDrain = PhaseDrain, now
 		}
 	case PhaseDrain:
-		if float64(inFlight) <= c.bdp() || c.qdelay < target(c.minRTT.get()) {
-			c.phase, c.cycle = PhaseProbe, 2
+		switch {
+		case c.drainStart.IsZero() && (float64(inFlight) <= c.bdp() || c.qdelay < target(c.minRTT.get())):
+			c.phase = PhaseProbe
+		case !c.drainStart.IsZero() && now.Sub(c.drainStart) >= drainFor:
+			c.phase, c.drainStart, c.refill = PhaseProbe, time.Time{}, true
 		}
 	case PhaseProbe:
-		c.cycle = (c.cycle + 1) % len(probeGains)
+		c.refill = false
+		if now.Sub(c.lastDrain) >= drainEvery {
+			c.phase, c.drainStart, c.lastDrain = PhaseDrain, now, now
+		}
 	}
 }

@@ -15,27 +15,50 @@ const (
 )
 
 // ackTrack follows, for the data one peer is sent, which segments above
-// the peer's una (the first it still misses) it has acknowledged. Those
-// segments have left the network but still count in KCP's send window,
-// which spans from una: while a loss is repaired they hold the window
-// and the sender stalls. Their count is what the window may grow by so
-// that what is in flight stays put.
+// the peer's una (the first it still misses) it has acknowledged, and
+// which are lost (missing below the dupThresh-th highest acknowledged
+// one) and not yet sent again. The acknowledged ones still count in KCP's
+// send window, which spans from una: while a loss is repaired they hold
+// the window and the sender stalls. Their count is what the window may
+// grow by so that what is in flight stays put. The lost ones do not
+// count there: kcp-go resends them whether the window has room or not,
+// so room made for them would go to new data as well, and the resent
+// copies would overfill the path.
 //
 // The ACKs it sees are those that arrive whole; one repaired by FEC
 // below it is missed, so the count errs low.
 type ackTrack struct {
 	started bool
 	una     uint32 // the peer's una: it has every segment below
-	count   int    // ACKs at or above una
 	high    uint32 // the highest segment acknowledged (or una − 1)
-	// lost counts the segments found missing below the dupThresh-th
-	// highest acknowledged one, in total; checked up to lostMark.
-	lost     uint64
-	lostMark uint32
+	acked   int    // segments at or above una acknowledged
+	lostNow int    // segments at or above una lost and not sent again
 	// delivered counts the segments the peer has, in total: those it
-	// acknowledged and those its una passed with no ACK seen.
-	delivered uint64
-	bits      []uint64 // ackRing bits, made at the first ACK
+	// acknowledged and those its una passed with no ACK seen; lost
+	// counts the segments found lost, in total (lostMark is the first
+	// not yet judged).
+	delivered, lost uint64
+	lostMark        uint32
+	// ackRing bits each, made at the first ACK: acknowledged, lost (and
+	// not sent again), sent again.
+	ackBits, lostBits, resentBits []uint64
+}
+
+// dupThresh is how many segments acknowledged above a missing one make
+// it lost rather than late (reordered), as TCP's duplicate-ACK threshold.
+const dupThresh = 3
+
+func bit(sn uint32) (int, uint64) { return int(sn % ackRing / 64), uint64(1) << (sn % 64) }
+
+func (a *ackTrack) has(bits []uint64, sn uint32) bool {
+	i, m := bit(sn)
+	return bits != nil && bits[i]&m != 0
+}
+
+// within reports whether sn is tracked: from una up, within the ring.
+func (a *ackTrack) within(sn uint32) bool {
+	d := sn - a.una
+	return int32(d) >= 0 && d < ackRing
 }
 
 // start begins the count at sn, the first segment sent.
@@ -45,7 +68,7 @@ func (a *ackTrack) start(sn uint32) {
 	}
 }
 
-// advance moves una forward, forgetting the ACKs below it.
+// advance moves una forward, forgetting what it passed.
 func (a *ackTrack) advance(una uint32) {
 	if !a.started {
 		a.start(una)
@@ -61,41 +84,51 @@ func (a *ackTrack) advance(una uint32) {
 	if int32(d) <= 0 {
 		return
 	}
-	if d >= ackRing || a.count == 0 {
-		if a.count > 0 {
-			clear(a.bits)
-		}
-		a.delivered += uint64(d) - uint64(a.count)
-		a.una, a.count = una, 0
+	if d >= ackRing || a.ackBits == nil {
+		a.delivered += uint64(d) - uint64(a.acked)
+		clear(a.ackBits)
+		clear(a.lostBits)
+		clear(a.resentBits)
+		a.una, a.acked, a.lostNow = una, 0, 0
 		return
 	}
-	cleared := 0
-	for sn := a.una; sn != una && a.count > 0; sn++ {
-		i, m := sn%ackRing/64, uint64(1)<<(sn%64)
-		if a.bits[i]&m != 0 {
-			a.bits[i] &^= m
-			a.count--
-			cleared++
+	acked := 0
+	for sn := a.una; sn != una; sn++ {
+		i, m := bit(sn)
+		if a.ackBits[i]&m != 0 {
+			acked++
 		}
+		if a.lostBits[i]&m != 0 {
+			a.lostNow--
+		}
+		a.ackBits[i] &^= m
+		a.lostBits[i] &^= m
+		a.resentBits[i] &^= m
 	}
-	a.delivered += uint64(d) - uint64(cleared)
+	a.delivered += uint64(d) - uint64(acked)
+	a.acked -= acked
 	a.una = una
 }
 
 // ack notes an ACK for sn.
 func (a *ackTrack) ack(sn uint32) {
-	d := sn - a.una
-	if int32(d) < 0 || d >= ackRing {
+	if !a.within(sn) {
 		return
 	}
-	if a.bits == nil {
-		a.bits = make([]uint64, ackRing/64)
+	if a.ackBits == nil {
+		a.ackBits = make([]uint64, ackRing/64)
+		a.lostBits = make([]uint64, ackRing/64)
+		a.resentBits = make([]uint64, ackRing/64)
 	}
-	i, m := sn%ackRing/64, uint64(1)<<(sn%64)
-	if a.bits[i]&m == 0 {
-		a.bits[i] |= m
-		a.count++
+	i, m := bit(sn)
+	if a.ackBits[i]&m == 0 {
+		a.ackBits[i] |= m
+		a.acked++
 		a.delivered++
+	}
+	if a.lostBits[i]&m != 0 { // late, not lost
+		a.lostBits[i] &^= m
+		a.lostNow--
 	}
 	if int32(sn-a.high) > 0 {
 		a.high = sn
@@ -103,10 +136,23 @@ func (a *ackTrack) ack(sn uint32) {
 	}
 }
 
-// findLost counts the segments not acknowledged that the highest ACK has
-// now passed by more than dupThresh.
+// resent notes that sn was sent again: it is in the network again.
+func (a *ackTrack) resent(sn uint32) {
+	if !a.within(sn) || a.ackBits == nil {
+		return
+	}
+	i, m := bit(sn)
+	a.resentBits[i] |= m
+	if a.lostBits[i]&m != 0 {
+		a.lostBits[i] &^= m
+		a.lostNow--
+	}
+}
+
+// findLost marks lost the segments neither acknowledged nor sent again
+// that the highest ACK has now passed by dupThresh or more.
 func (a *ackTrack) findLost() {
-	end := a.high - dupThresh + 1 // the first segment not yet judged
+	end := a.high - dupThresh + 1 // the first segment not to judge yet
 	if int32(end-a.lostMark) <= 0 {
 		return
 	}
@@ -114,24 +160,24 @@ func (a *ackTrack) findLost() {
 		a.lostMark = end - ackRing
 	}
 	for sn := a.lostMark; sn != end; sn++ {
-		if a.bits[sn%ackRing/64]&(uint64(1)<<(sn%64)) == 0 {
+		i, m := bit(sn)
+		if (a.ackBits[i]|a.resentBits[i])&m == 0 {
+			a.lostBits[i] |= m
+			a.lostNow++
 			a.lost++
 		}
 	}
 	a.lostMark = end
 }
 
-// dupThresh is how many segments acknowledged above a missing one make
-// it lost rather than late (reordered), as TCP's duplicate-ACK threshold.
-const dupThresh = 3
+// gone returns how many segments from una up are out of the network and
+// will not come back into it: those acknowledged.
+func (a *ackTrack) gone() int { return a.acked }
 
-// gone returns how many segments from una up are out of the network:
-// acknowledged, or missing below the dupThresh-th highest acknowledged
-// one and so lost. A lost one that is resent is in the network again,
-// but as one of few: the count errs high by the resent share.
-func (a *ackTrack) gone() int {
-	span := int(int32(a.high + 1 - a.una))
-	return max(span-dupThresh, a.count, 0)
+// inNetwork returns how many of the segments from una to one past
+// maxSn are in the network: neither acknowledged nor lost.
+func (a *ackTrack) inNetwork(next uint32) int {
+	return max(int(int32(next-a.una))-a.acked-a.lostNow, 0)
 }
 
 // rttRing is how many segments' send times a peer remembers.

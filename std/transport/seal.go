@@ -17,7 +17,6 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/kcptun-go/tunnel/std/config"
-	"github.com/kcptun-go/tunnel/std/crypt"
 	"github.com/kcptun-go/tunnel/std/flow"
 )
 
@@ -36,13 +35,12 @@ const (
 	peerIdleExpiry = 5 * time.Minute
 )
 
-// Sealed reports whether c's sessions run over a SealConn: with --mode
-// auto, FEC on and a cipher kcp-go applies as nonce + CRC32 + block
-// cipher (or none at all), the sender chooses its parity per peer.
-// aes-128-gcm keeps kcp-go's own sealing and every parity shard.
-func Sealed(c *config.Common) bool {
-	return c.Auto() && c.DataShard > 0 && c.ParityShard > 0 && !crypt.AEAD(c.Crypt)
-}
+// Sealed reports whether c's sessions run over a SealConn: under the
+// rate control (c.RateControl: --sendctl rate, or --mode auto with FEC on
+// and a cipher kcp-go applies as nonce + CRC32 + block cipher, or none at
+// all). aes-128-gcm keeps kcp-go's own sealing. Under --mode auto the
+// sender also chooses its parity per peer.
+func Sealed(c *config.Common) bool { return c.RateControl() }
 
 // SealConn is a packet socket that does what kcp-go does to a packet
 // after FEC (encryption and the CRC32 check) itself, byte for byte the
@@ -67,6 +65,7 @@ type SealConn struct {
 	block  kcp.BlockCrypt // nil: no cipher ("null")
 	header int            // sealHeader, or 0 with no cipher
 	ds, ps int
+	adapt  bool             // --mode auto: each peer's parity follows its loss
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
 
@@ -81,7 +80,7 @@ const sealBufSize = 1500 + sealHeader
 // NewSealConn wraps pc with block (c's cipher from crypt.New; nil for
 // "null") and c's FEC shards. Closing the SealConn closes pc.
 func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *SealConn {
-	s := &SealConn{PacketConn: pc, block: block, ds: c.DataShard, ps: c.ParityShard,
+	s := &SealConn{PacketConn: pc, block: block, ds: c.DataShard, ps: c.ParityShard, adapt: c.Auto(),
 		now: time.Now, peers: make(map[netip.AddrPort]*Peer), other: make(map[string]*Peer)}
 	if block != nil {
 		s.header = sealHeader
@@ -104,13 +103,13 @@ func (s *SealConn) peerLocked(addr net.Addr, now time.Time) *Peer {
 	var p *Peer
 	if ap, ok := addrPort(addr); ok {
 		if p = s.peers[ap]; p == nil {
-			p = newPeer(s.ps)
+			p = newPeer(s.ps, s.adapt)
 			s.peers[ap] = p
 		}
 	} else {
 		key := addr.String()
 		if p = s.other[key]; p == nil {
-			p = newPeer(s.ps)
+			p = newPeer(s.ps, s.adapt)
 			s.other[key] = p
 		}
 	}
@@ -273,6 +272,8 @@ type Peer struct {
 	paceMu   sync.Mutex // the pacer's clock; one goroutine sends a session's packets
 	paceNext time.Time  // when the next packet may leave
 
+	adapt bool // the parity follows the loss (--mode auto); else every shard goes
+
 	mu      sync.Mutex
 	ctl     *flow.Parity
 	maxSn   uint32 // the highest segment sent to it
@@ -283,8 +284,8 @@ type Peer struct {
 	rtts    rttTrack
 }
 
-func newPeer(ps int) *Peer {
-	p := &Peer{ctl: flow.NewParity(ps)}
+func newPeer(ps int, adapt bool) *Peer {
+	p := &Peer{ctl: flow.NewParity(ps), adapt: adapt}
 	p.shards.Store(int32(ps))
 	return p
 }
@@ -292,11 +293,13 @@ func newPeer(ps int) *Peer {
 // SetRTT tells the controller the path's round trip.
 func (p *Peer) SetRTT(rtt time.Duration) { p.rtt.Store(int64(rtt)) }
 
-// State returns the controller's view.
+// State returns the parity controller's view, with the shards sent now.
 func (p *Peer) State() flow.ParityState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.ctl.State()
+	st := p.ctl.State()
+	st.Shards = int(p.shards.Load())
+	return st
 }
 
 // paceSlack is how far behind its schedule a paced peer may fall, and so
@@ -331,10 +334,9 @@ func (p *Peer) pace(now time.Time, size int) {
 	}
 }
 
-// Gone returns how many segments from the peer's una up are no longer
-// in the network: acknowledged, or lost (missing below later ones that
-// were acknowledged). They hold the sender's KCP window, which spans
-// from una, while the loss is repaired, though they are not in flight.
+// Gone returns how many segments from the peer's una up it has
+// acknowledged. They hold the sender's KCP window, which spans from una,
+// while a loss below them is repaired, though they are not in flight.
 func (p *Peer) Gone() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -362,14 +364,14 @@ func (p *Peer) Lost() uint64 {
 }
 
 // InFlight returns how many segments sent to the peer are in the
-// network: sent and not Gone.
+// network: neither acknowledged nor lost.
 func (p *Peer) InFlight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.started || !p.acks.started {
 		return 0
 	}
-	return max(int(int32(p.maxSn+1-p.acks.una))-p.acks.gone(), 0)
+	return p.acks.inNetwork(p.maxSn + 1)
 }
 
 // TakeRTT returns the least and the mean round trip of the segments
@@ -421,6 +423,7 @@ func (p *Peer) count(now time.Time, segs []byte) {
 		default:
 			retrans++
 			first = false
+			p.acks.resent(seg.sn)
 		}
 		p.rtts.send(seg.sn, now, first)
 	}
@@ -428,7 +431,9 @@ func (p *Peer) count(now time.Time, segs []byte) {
 		return
 	}
 	p.ctl.Sent(now, pushes, retrans, time.Duration(p.rtt.Load()))
-	p.shards.Store(int32(p.ctl.Shards()))
+	if p.adapt {
+		p.shards.Store(int32(p.ctl.Shards()))
+	}
 }
 
 // received walks the KCP segments of one data packet from the peer and

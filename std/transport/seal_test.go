@@ -123,23 +123,51 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 	}
 }
 
-func TestSealedOnlyInAutoWithFECAndAClassicCipher(t *testing.T) {
+func TestSealedUnderTheRateControlWithFECAndAClassicCipher(t *testing.T) {
 	for _, tc := range []struct {
-		mode, cipher string
-		ps           int
-		want         bool
+		mode, sendctl, cipher string
+		ps                    int
+		want                  bool
 	}{
-		{config.ModeAuto, "aes", 3, true},
-		{config.ModeAuto, "null", 3, true},
-		{config.ModeAuto, "aes-128-gcm", 3, false},
-		{config.ModeAuto, "aes", 0, false},
-		{"fast3", "aes", 3, false},
+		{config.ModeAuto, config.SendCtlDelay, "aes", 3, true},
+		{config.ModeAuto, config.SendCtlDelay, "null", 3, true},
+		{config.ModeAuto, config.SendCtlDelay, "aes-128-gcm", 3, false},
+		{config.ModeAuto, config.SendCtlDelay, "aes", 0, false},
+		{"fast3", config.SendCtlDelay, "aes", 3, false},
+		{"fast3", config.SendCtlRate, "aes", 3, true},
+		{"fast3", config.SendCtlOff, "aes", 3, false},
 	} {
 		c := commonFor(t, tc.mode, tc.cipher)
-		c.ParityShard = tc.ps
+		c.ParityShard, c.SendCtl = tc.ps, tc.sendctl
 		if got := Sealed(c); got != tc.want {
-			t.Errorf("Sealed(mode %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.cipher, tc.ps, got, tc.want)
+			t.Errorf("Sealed(mode %s, sendctl %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.sendctl, tc.cipher, tc.ps, got, tc.want)
 		}
+	}
+}
+
+// Outside --mode auto a SealConn sends every parity shard, whatever the
+// loss.
+func TestSealConnOutsideAutoSendsEveryParityShard(t *testing.T) {
+	c := commonFor(t, "fast3", "null")
+	c.SendCtl = config.SendCtlRate
+	rc := &recordConn{in: make(chan []byte, 8)}
+	s := NewSealConn(rc, nil, c)
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	clock := time.Unix(1000, 0)
+	s.now = func() time.Time { return clock }
+	for sn := uint32(0); sn < 3000; sn++ { // a clean link: auto would drop every shard
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 10)), to)
+		clock = clock.Add(time.Millisecond)
+	}
+	rc.written = nil
+	for i := uint32(3013); i < 3016; i++ { // group 231's parity shards (seqids 13×231 + 10…12)
+		s.WriteTo(fecPacket(i, fecTypeParity), to)
+	}
+	if len(rc.written) != 3 {
+		t.Fatalf("sent %d of 3 parity shards under fast3; want all", len(rc.written))
+	}
+	if st := s.Peer(to).State(); st.Shards != 3 {
+		t.Errorf("State().Shards = %d, want 3 (what is sent)", st.Shards)
 	}
 }
 

@@ -96,6 +96,8 @@ type flowTuner struct {
 	lastBlocked int64                // timer.blocked at the previous sample, to tell idle sessions
 	ctlWnd      atomic.Int64         // the controller's window
 	kcpWnd      atomic.Int64         // the send window kcp-go has
+	ramped      float64              // the rate control's window as given to kcp-go (see rampWindow)
+	rampAt      time.Time
 }
 
 // newFlowTuner wraps conn (the session's KCP conn) in a writeTimer and
@@ -128,13 +130,30 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 }
 
 func (t *flowTuner) apply(d flow.Decision) {
-	t.setSendWindow(d.Wnd)
+	if t.rate == nil || t.rampAt.IsZero() {
+		t.setSendWindow(d.Wnd)
+		t.ramped = float64(d.Wnd)
+	}
 	t.sess.SetNoDelay(-1, d.Interval, -1, -1)
 	if t.rate != nil {
 		t.parity.SetPace(t.wireRate(d.Pace))
 	} else {
 		t.timer.pace.Store(math.Float64bits(d.Pace))
 	}
+}
+
+// rampWindow moves the window kcp-go gets toward the rate control's: down
+// at once, up no faster than the pacer sends. kcp-go emits at once what a
+// larger window allows, and what waits in the pacer longer than kcp-go's
+// retransmission timeout allows goes out twice (after a drain, the
+// window doubles within a sample).
+func (t *flowTuner) rampWindow(now time.Time, d flow.Decision) {
+	w := float64(d.Wnd)
+	if per := d.Pace / float64(t.common.SegmentBytes()); per > 0 && w > t.ramped && !t.rampAt.IsZero() {
+		w = min(w, t.ramped+per*now.Sub(t.rampAt).Seconds()+1)
+	}
+	t.ramped, t.rampAt = w, now
+	t.setSendWindow(int(w))
 }
 
 // wireRate turns a pace of payload bytes per second into bytes per
@@ -191,11 +210,11 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 		least, mean := t.parity.TakeRTT()
 		s := flow.RateSample{Now: now, RTT: mean, MinRTT: least, Delivered: t.parity.Delivered(), Lost: t.parity.Lost(),
 			InFlight: t.parity.InFlight(), Blocked: time.Duration(blocked)}
-		if d, changed := t.rate.Update(s); changed {
+		d, changed := t.rate.Update(s)
+		if changed {
 			t.apply(d)
-		} else {
-			t.setSendWindow(d.Wnd)
 		}
+		t.rampWindow(now, d)
 		minRTT = t.rate.State().MinRTT
 	} else {
 		out, retrans := atomic.LoadUint64(&kcp.DefaultSnmp.OutSegs), atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs)

@@ -36,6 +36,31 @@ func TestSendControlShowsInTheSessionTable(t *testing.T) {
 	}
 }
 
+// --sendctl rate runs the rate control on a fixed mode: its phases show
+// in the session table, and every parity shard goes out (only --mode auto
+// chooses the parity).
+func TestRateControlOnAFixedMode(t *testing.T) {
+	p := startPair(t, pairSetup{both: func(c *config.Common) {
+		c.Mode, c.SendCtl = "fast3", config.SendCtlRate
+		c.ApplyModePreset()
+	}})
+	p.exchange(t, 3, 1000, 4<<20)
+	infos := p.server.SessionInfos()
+	if len(infos) == 0 {
+		t.Fatal("no server session")
+	}
+	for _, si := range infos {
+		switch flow.Phase(si.SendPhase) {
+		case flow.PhaseStartup, flow.PhaseDrain, flow.PhaseProbe:
+		default:
+			t.Errorf("phase %q, want one of the rate control's (startup, drain, probe)", si.SendPhase)
+		}
+		if si.Parity != 3 || si.ParityMax != 3 || si.RcvWnd != 0 {
+			t.Errorf("parity %d/%d rcvwnd %d; want 3/3 and no receive window tuning outside --mode auto", si.Parity, si.ParityMax, si.RcvWnd)
+		}
+	}
+}
+
 // --mode auto shows its receive window and, on both ends, the parity it
 // sends and the residual loss that chose it; a fixed mode shows neither.
 func TestAutoModeShowsItsDecisionsInTheSessionTable(t *testing.T) {

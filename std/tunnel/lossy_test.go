@@ -46,6 +46,7 @@ func TestLossyLinkKeepsEveryByte(t *testing.T) {
 		{"fec-off-nocomp", func(c *config.Common) { c.DataShard, c.ParityShard, c.NoComp = 0, 0, true }},
 		{"smux-v2-qpp", func(c *config.Common) { c.SmuxVer, c.QPP = 2, true }},
 		{"auto", func(c *config.Common) { c.Mode = config.ModeAuto; c.ApplyModePreset() }},
+		{"fast3-sendctl-rate", func(c *config.Common) { c.Mode, c.SendCtl = "fast3", config.SendCtlRate; c.ApplyModePreset() }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
