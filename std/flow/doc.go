@@ -33,22 +33,23 @@
 // widens that margin; it goes back a second after the bulk
 // transfer ends, so interactive traffic keeps the quick timer.
 //
-// Under --mode auto the sender sees its peer's ACKs (transport.SealConn
-// reads them) and the RateController takes over, in the manner of BBR.
-// It measures the rate at which the peer receives segments, each round
-// trip, and keeps the most of the last ten: loss does not lower it, and
-// a lossy link is used at its rate. It paces the packets (in the
-// SealConn, after kcp-go, so a window that a repaired loss frees all at
-// once still leaves evenly) at that rate, 1.25 × of it for one round trip
-// in eight to find more and 0.75 × for the next to drain what that
-// queued, and keeps in flight what the rate fills over the least RTT,
-// plus a short queue and the ACKs a receiver holds until its next flush.
-// KCP's window, which spans from the first segment not acknowledged,
-// gets the segments acknowledged or lost above that one on top, so a
-// loss being repaired does not stall the sender. A queue that stands for
-// two round trips means the link got slower: that round trip's rate
-// replaces the estimate. It starts by doubling the rate each round trip
-// until it stops growing or a queue forms.
+// Under --mode auto (or --sendctl rate) the sender sees its peer's ACKs
+// (transport.SealConn reads them) and the RateController takes over, in
+// the manner of BBR. It measures the rate at which the peer receives
+// segments, each round trip, and keeps the most of the last ten: loss
+// does not lower it, and a lossy link is used at its rate. It keeps in
+// flight what the rate fills over the least RTT, plus a short queue and
+// the ACKs a receiver holds until its next flush, and paces the packets
+// at 1.25 × the rate (in the SealConn, after kcp-go, so a window that a
+// repaired loss frees all at once still leaves evenly); a path with more
+// to give then delivers more, and the rate follows. KCP's window, which
+// spans from the first segment not acknowledged, gets the segments
+// acknowledged above that one on top, so a loss being repaired does not
+// stall the sender. A queue that stands for two round trips means the
+// link got slower: that round trip's rate replaces the estimate. Every
+// 5 s the window falls to half the bandwidth-delay product for a round
+// trip so the queue empties. It starts by doubling the rate each round
+// trip until it stops growing or a queue forms.
 //
 // Nothing here touches the wire: a kcptun peer sees a sender that keeps
 // fewer segments in flight, nothing else.

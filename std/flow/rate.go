@@ -21,7 +21,7 @@ const (
 	// delivers more than the rate whenever the path has more to give,
 	// and the rate it measures follows. The pacer only spreads bursts.
 	cruiseGain = 1.25
-	drainGain  = 0.5 // pacing for the periodic drain
+	drainShare = 0.5 // the window during the periodic drain: this × rate × least RTT
 	// drainEvery is how often the queue is drained for a round trip
 	// (at least drainFor), so that the least RTT stays the path's own
 	// rather than learning a queue that never empties.
@@ -32,7 +32,7 @@ const (
 // The RateController's phases, besides PhaseStartup.
 const (
 	PhaseDrain Phase = "drain" // emptying the queue (after startup, and every drainEvery)
-	PhaseProbe Phase = "probe" // pacing at the measured rate, probing for more
+	PhaseProbe Phase = "probe" // holding the measured rate's window, finding more
 )
 
 // RateSample is what a sender that sees its peer's ACKs knows at one
@@ -56,14 +56,17 @@ type RateSample struct {
 // RateController decides one session's send window and pacing rate from
 // the rate at which its peer acknowledges segments, in the manner of BBR:
 // the bottleneck rate is the most delivered per round trip in the last
-// bwRounds round trips, the window is twice what that rate keeps in
-// flight over the least RTT, and the pacing rate cycles around it
-// (1.25 × for a round trip to find more, 0.75 × to drain what that
-// queued, then 1 ×). Loss does not steer it: a lossy link delivers at
-// its rate all the same. A queue that stands for a round trip (the
-// smoothed RTT a target above the least) means the rate fell: the round
-// trip's own delivery rate, which a standing queue makes the
-// bottleneck's, replaces the estimate.
+// bwRounds round trips; the window is what that rate keeps in flight
+// over the least RTT plus a short queue and the peer's ACK interval
+// (grown by the share lost); packets are paced at 1.25 × the rate, so
+// the window holds the sender and a path with more to give delivers
+// more, which raises the rate. Loss does not steer it: a lossy link
+// delivers at its rate all the same. A queue that stands for two round
+// trips (the mean RTT twice the target above the least) means the rate
+// fell: that round trip's own delivery rate, which a standing queue
+// makes the bottleneck's, replaces the estimate. Every drainEvery the
+// window falls to half the bandwidth-delay product for a round trip, so
+// the queue empties and the least RTT stays the path's own.
 //
 // It starts by doubling the rate each round trip, and stops when three
 // round trips in a row grow it by less than a quarter or the queue
@@ -136,7 +139,7 @@ func (c *RateController) pacingGain() float64 {
 		return startupGain
 	case PhaseDrain:
 		if !c.drainStart.IsZero() {
-			return drainGain
+			return 1 // the window drains; a slower pacer would hold what kcp-go already let out
 		}
 		return 1 / startupGain
 	}
@@ -163,8 +166,11 @@ func (c *RateController) pacingGain() float64 {
 func (c *RateController) window() float64 {
 	span := (c.minRTT.get() + probeQueue(c.minRTT.get()) + c.ackDelay()).Seconds()
 	w := min(startupCwnd*c.bdp(), c.pacingGain()*c.Rate()*span)
-	if c.phase == PhaseProbe || c.phase == PhaseDrain && !c.drainStart.IsZero() {
-		w = min(c.Rate(), c.pacingGain()*c.Rate()) * span
+	switch {
+	case c.phase == PhaseProbe:
+		w = c.Rate() * span
+	case c.phase == PhaseDrain && !c.drainStart.IsZero():
+		w = drainShare * c.bdp()
 	}
 	return w / (1 - min(c.loss, maxLoss))
 }

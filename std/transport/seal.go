@@ -303,8 +303,13 @@ func (p *Peer) State() flow.ParityState {
 }
 
 // paceSlack is how far behind its schedule a paced peer may fall, and so
-// the longest burst it sends at once.
-const paceSlack = 2 * time.Millisecond
+// the longest burst it sends at once; paceAhead is how far ahead of it a
+// packet may leave rather than wait (a sleep costs more than that at tens
+// of thousands of packets a second).
+const (
+	paceSlack = 2 * time.Millisecond
+	paceAhead = time.Millisecond
+)
 
 // SetPace sets the rate, in bytes per second on the wire, at which
 // packets to the peer leave (0: as fast as they come). kcp-go sends what
@@ -329,7 +334,7 @@ func (p *Peer) pace(now time.Time, size int) {
 	}
 	p.paceNext = at.Add(time.Duration(float64(size) / float64(rate) * 1e9))
 	p.paceMu.Unlock()
-	if d := at.Sub(now); d > 0 {
+	if d := at.Sub(now); d > paceAhead {
 		time.Sleep(d)
 	}
 }
