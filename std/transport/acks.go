@@ -180,15 +180,24 @@ func (a *ackTrack) inNetwork(next uint32) int {
 	return max(int(int32(next-a.una))-a.acked-a.lostNow, 0)
 }
 
-// rttRing is how many segments' send times a peer remembers.
-const rttRing = 4096
+// rttRingFor returns how many segments' send times a peer remembers: a
+// power of two no smaller than the send window (at least 1024), so that a
+// segment's entry outlives its round trip.
+func rttRingFor(sndwnd int) int {
+	n := 1024
+	for n < sndwnd && n < ackRing {
+		n *= 2
+	}
+	return n
+}
 
 // rttTrack times segments from the moment they leave (after any pacing)
 // to their ACK, first transmissions only (a resent segment's ACK may be
 // for either copy). kcp-go's own RTT counts from when a segment entered
 // its output, so it includes what waits in the pacer.
 type rttTrack struct {
-	sent []sentAt // rttRing entries, made at the first send
+	sent []sentAt // size entries (a power of two), made at the first send
+	size int
 
 	min, sum time.Duration // of the samples since the last take
 	n        int
@@ -201,9 +210,9 @@ type sentAt struct {
 
 func (r *rttTrack) send(sn uint32, now time.Time, first bool) {
 	if r.sent == nil {
-		r.sent = make([]sentAt, rttRing)
+		r.sent = make([]sentAt, r.size)
 	}
-	e := &r.sent[sn%rttRing]
+	e := &r.sent[sn%uint32(r.size)]
 	if first {
 		*e = sentAt{sn: sn, at: now.UnixNano()}
 	} else if e.sn == sn {
@@ -215,7 +224,7 @@ func (r *rttTrack) acked(sn uint32, now time.Time) {
 	if r.sent == nil {
 		return
 	}
-	e := &r.sent[sn%rttRing]
+	e := &r.sent[sn%uint32(r.size)]
 	if e.sn != sn || e.at == 0 {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/kcptun-go/tunnel/std/config"
 )
 
 func ackSeg(conv, sn, una uint32) []byte {
@@ -165,5 +167,26 @@ func TestPacedPeerSendsNoFasterThanItsRate(t *testing.T) {
 	}
 	if len(rc.written) != 160 {
 		t.Errorf("%d packets written, want 160", len(rc.written))
+	}
+}
+
+// A window larger than 4096 segments (--sndwnd 8192) still gets RTT
+// samples: a segment's send time is kept until its ACK comes, even with
+// 6000 sent after it.
+func TestRTTSamplesOutliveALargeWindow(t *testing.T) {
+	c := commonFor(t, config.ModeAuto, "null")
+	c.SndWnd = 8192
+	rc := &recordConn{in: make(chan []byte, 8)}
+	s := NewSealConn(rc, nil, c)
+	now := time.Unix(1000, 0)
+	s.now = func() time.Time { return now }
+	to := &net.UDPAddr{}
+	for sn := uint32(0); sn < 6000; sn++ {
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 10)), to)
+	}
+	now = now.Add(300 * time.Millisecond)
+	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 0, 0)))
+	if least, _ := s.Peer(to).TakeRTT(); least != 300*time.Millisecond {
+		t.Errorf("RTT %v for the first of 6000 segments in flight, want 300ms", least)
 	}
 }

@@ -66,6 +66,7 @@ type SealConn struct {
 	header int            // sealHeader, or 0 with no cipher
 	ds, ps int
 	adapt  bool             // --mode auto: each peer's parity follows its loss
+	rtts   int              // each peer's rttTrack size
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
 
@@ -80,7 +81,7 @@ const sealBufSize = 1500 + sealHeader
 // NewSealConn wraps pc with block (c's cipher from crypt.New; nil for
 // "null") and c's FEC shards. Closing the SealConn closes pc.
 func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *SealConn {
-	s := &SealConn{PacketConn: pc, block: block, ds: c.DataShard, ps: c.ParityShard, adapt: c.Auto(),
+	s := &SealConn{PacketConn: pc, block: block, ds: c.DataShard, ps: c.ParityShard, adapt: c.Auto(), rtts: rttRingFor(c.SndWnd),
 		now: time.Now, peers: make(map[netip.AddrPort]*Peer), other: make(map[string]*Peer)}
 	if block != nil {
 		s.header = sealHeader
@@ -103,13 +104,13 @@ func (s *SealConn) peerLocked(addr net.Addr, now time.Time) *Peer {
 	var p *Peer
 	if ap, ok := addrPort(addr); ok {
 		if p = s.peers[ap]; p == nil {
-			p = newPeer(s.ps, s.adapt)
+			p = newPeer(s.ps, s.adapt, s.rtts)
 			s.peers[ap] = p
 		}
 	} else {
 		key := addr.String()
 		if p = s.other[key]; p == nil {
-			p = newPeer(s.ps, s.adapt)
+			p = newPeer(s.ps, s.adapt, s.rtts)
 			s.other[key] = p
 		}
 	}
@@ -284,8 +285,8 @@ type Peer struct {
 	rtts    rttTrack
 }
 
-func newPeer(ps int, adapt bool) *Peer {
-	p := &Peer{ctl: flow.NewParity(ps), adapt: adapt}
+func newPeer(ps int, adapt bool, rtts int) *Peer {
+	p := &Peer{ctl: flow.NewParity(ps), adapt: adapt, rtts: rttTrack{size: rtts}}
 	p.shards.Store(int32(ps))
 	return p
 }
@@ -402,7 +403,7 @@ func (p *Peer) TakeRecvSpan() int {
 func (p *Peer) session(conv uint32) {
 	if conv != p.conv {
 		clear(p.rtts.sent)
-		p.started, p.acks, p.span, p.rtts, p.conv = false, ackTrack{}, spanTrack{}, rttTrack{sent: p.rtts.sent}, conv
+		p.started, p.acks, p.span, p.rtts, p.conv = false, ackTrack{}, spanTrack{}, rttTrack{sent: p.rtts.sent, size: p.rtts.size}, conv
 	}
 }
 
