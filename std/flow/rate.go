@@ -11,6 +11,7 @@ const (
 	fullBwRounds = 3
 	minRound     = 20 * time.Millisecond // the least time a round trip counts for
 	lossGain     = 0.25                  // how much of a round trip's loss share the smoothed one takes
+	fellBelow    = 0.9                   // a standing queue resets the rate only if a round trip delivered less than this share of it
 	maxLoss      = 0.5                   // the window grows for loss up to this share
 )
 
@@ -257,9 +258,10 @@ func (c *RateController) round(now time.Time, rate float64, busy bool, inFlight 
 		c.queued = 0
 	}
 	switch {
-	case c.queued >= 2 && rate > 0:
-		// A standing queue: the link delivers what it can, and that is
-		// less than the estimate.
+	case c.queued >= 2 && rate > 0 && rate < fellBelow*c.Rate():
+		// A standing queue and less delivered: the link delivers what
+		// it can, and that is less than the estimate. (A queue alone,
+		// or RTT samples a busy host delayed, is no reason.)
 		c.bw = [bwRounds]float64{}
 		c.bw[0], c.bwNext = rate, 1
 	case busy || rate > c.Rate():
