@@ -151,19 +151,18 @@ func (c *RateController) pacingGain() float64 {
 }
 
 // window is the most to have in flight: while probing, what the rate
-// keeps in flight over the least RTT plus probeQueue's worth, room for
-// ACKs that come in bunches and a short queue, but never more than a
-// shallow bottleneck queue holds.
+// keeps in flight over the least RTT plus probeQueue's worth and the
+// peer's ACK interval (room for ACKs that come in bunches and a short
+// queue); during a periodic drain, half the bandwidth-delay product.
+// In startup and the drain after it, twice the bandwidth-delay product
+// but no more than the pacer sends in that time: what kcp-go emits
+// beyond it would wait in the pacer past kcp-go's retransmission
+// timeout and go out twice.
 //
 // Segments lost hold a place in the window for a round trip before the
 // loss is found, so the window grows by the share lost: otherwise each
 // round trip at a high loss rate delivers less than the last and the
 // rate it measures falls with it.
-//
-// It never exceeds what the pacing rate sends in that time, so that a
-// drain (paced below the rate) also holds the window down: what kcp-go
-// emits beyond it would wait in the pacer past kcp-go's retransmission
-// timeout and go out twice.
 func (c *RateController) window() float64 {
 	span := (c.minRTT.get() + probeQueue(c.minRTT.get()) + c.ackDelay()).Seconds()
 	w := min(startupCwnd*c.bdp(), c.pacingGain()*c.Rate()*span)
