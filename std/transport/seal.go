@@ -158,13 +158,8 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if typ == fecTypeParity && !s.sendParity(p, addr) {
 		return len(p), nil
 	}
-	if typ == fecTypeData && hasPush(fecPayload(p)) {
-		if peer := s.pacedPeer(addr); peer != nil {
-			peer.pace(s.now(), len(p)+s.header)
-		}
-	}
 	if typ == fecTypeData {
-		s.countData(p, addr)
+		s.sendData(p, addr)
 	}
 	if s.block == nil {
 		return s.PacketConn.WriteTo(p, addr)
@@ -184,22 +179,6 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return len(p), nil
 }
 
-// pacedPeer returns addr's peer when it has a pacing rate.
-func (s *SealConn) pacedPeer(addr net.Addr) *Peer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var p *Peer
-	if ap, ok := addrPort(addr); ok {
-		p = s.peers[ap]
-	} else {
-		p = s.other[addr.String()]
-	}
-	if p == nil || p.rate.Load() == 0 {
-		return nil
-	}
-	return p
-}
-
 // sendParity reports whether the parity shard p goes out: its index in
 // its group is below the peer's chosen count.
 func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
@@ -211,18 +190,20 @@ func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
 	return index < int(peer.shards.Load())
 }
 
-// countData feeds the peer's controller the push segments in the data
-// packet p and which of them were sent before.
-func (s *SealConn) countData(p []byte, addr net.Addr) {
+// sendData paces the data packet p to its peer and feeds the peer's
+// controllers the KCP segments in it, timed when it leaves.
+func (s *SealConn) sendData(p []byte, addr net.Addr) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
 		return
 	}
-	now := s.now()
 	s.mu.Lock()
-	peer := s.peerLocked(addr, now)
+	peer := s.peerLocked(addr, s.now())
 	s.mu.Unlock()
-	peer.count(now, segs)
+	if hasPush(segs) {
+		peer.pace(s.now(), len(p)+s.header)
+	}
+	peer.count(s.now(), segs)
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
