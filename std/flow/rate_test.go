@@ -245,3 +245,38 @@ func TestRateDecisionBeforeAnyACK(t *testing.T) {
 		t.Errorf("a sample with no RTT changed the decision to %+v", d)
 	}
 }
+
+// feed drives c with a sender that has delivered rate segments per second
+// and sees RTTs of rtt, every 10 ms for d.
+func feed(c *RateController, now *time.Time, delivered *uint64, rate float64, rtt time.Duration, d time.Duration) {
+	const tick = 10 * time.Millisecond
+	var blocked time.Duration
+	for end := now.Add(d); now.Before(end); *now = now.Add(tick) {
+		*delivered += uint64(rate * tick.Seconds())
+		blocked += tick
+		c.Update(RateSample{Now: *now, RTT: rtt, MinRTT: rtt, Delivered: *delivered, InFlight: 100, Blocked: blocked})
+	}
+}
+
+// RTT samples a busy host delays look like a standing queue; while the
+// peer still receives about as much as before, the rate estimate stays.
+// When it receives clearly less, the estimate follows at once.
+func TestAQueueAloneDoesNotCutTheRate(t *testing.T) {
+	c := NewRate(Params{MaxWnd: 1 << 14, Interval: 10, SegBytes: segBytes})
+	now, delivered := time.Unix(1e9, 0), uint64(0)
+	feed(c, &now, &delivered, 2000, 50*time.Millisecond, 3*time.Second)
+	before := c.Rate()
+	if before < 1900 {
+		t.Fatalf("rate %.0f/s after 3 s at 2000/s", before)
+	}
+	// 70 ms of "queue" and 95 % delivered for 6 round trips, fewer than
+	// the rate filter's 10: the most delivered is still the earlier rate.
+	feed(c, &now, &delivered, 1900, 120*time.Millisecond, 300*time.Millisecond)
+	if got := c.Rate(); got < before {
+		t.Errorf("a queue with 95 %% still delivered cut the rate from %.0f to %.0f/s", before, got)
+	}
+	feed(c, &now, &delivered, 1000, 120*time.Millisecond, time.Second) // the link halved
+	if got := c.Rate(); got > 1100 {
+		t.Errorf("a queue with half delivered left the rate at %.0f/s, want ≈ 1000", got)
+	}
+}
