@@ -50,11 +50,6 @@ const dupThresh = 3
 
 func bit(sn uint32) (int, uint64) { return int(sn % ackRing / 64), uint64(1) << (sn % 64) }
 
-func (a *ackTrack) has(bits []uint64, sn uint32) bool {
-	i, m := bit(sn)
-	return bits != nil && bits[i]&m != 0
-}
-
 // within reports whether sn is tracked: from una up, within the ring.
 func (a *ackTrack) within(sn uint32) bool {
 	d := sn - a.una

@@ -56,37 +56,29 @@ func TestPeerCountsWhatTheACKsSay(t *testing.T) {
 	}
 	receive(t, s, rc, fecPacket(0, fecTypeData, acks...))
 	p := s.Peer(to)
-	check := func(when string, delivered uint64, lost uint64, gone, inFlight int) {
+	check := func(when string, delivered uint64, lost uint64, gone, inFlight int, rtt time.Duration) {
 		t.Helper()
-		if got := p.Delivered(); got != delivered {
-			t.Errorf("%s: Delivered %d, want %d", when, got, delivered)
-		}
-		if got := p.Lost(); got != lost {
-			t.Errorf("%s: Lost %d, want %d", when, got, lost)
+		s := p.TakeRateSample(*clock)
+		if s.Delivered != delivered || s.Lost != lost || s.InFlight != inFlight {
+			t.Errorf("%s: delivered %d lost %d in flight %d, want %d, %d, %d", when, s.Delivered, s.Lost, s.InFlight, delivered, lost, inFlight)
 		}
 		if got := p.Gone(); got != gone {
 			t.Errorf("%s: Gone %d, want %d", when, got, gone)
 		}
-		if got := p.InFlight(); got != inFlight {
-			t.Errorf("%s: InFlight %d, want %d", when, got, inFlight)
+		if s.MinRTT != rtt || s.RTT != rtt {
+			t.Errorf("%s: RTT %v/%v, want %v (0: no new sample)", when, s.MinRTT, s.RTT, rtt)
 		}
 	}
-	check("ACKs for 10–19", 10, 10, 10, 80)
-	if least, mean := p.TakeRTT(); least != 100*time.Millisecond || mean != 100*time.Millisecond {
-		t.Errorf("RTT %v/%v, want 100ms/100ms", least, mean)
-	}
-	if least, _ := p.TakeRTT(); least != 0 {
-		t.Errorf("a second TakeRTT gave %v, want 0 (no new samples)", least)
-	}
+	check("ACKs for 10–19", 10, 10, 10, 80, 100*time.Millisecond)
 
 	for sn := uint32(0); sn < 10; sn++ { // sent again
 		s.WriteTo(fecPacket(100+sn, fecTypeData, pushSeg(sn, 100)), to)
 	}
-	check("the ten sent again", 10, 10, 10, 90)
+	check("the ten sent again", 10, 10, 10, 90, 0)
 
 	// They arrive: una moves to 20.
 	receive(t, s, rc, fecPacket(1, fecTypeData, ackSeg(0, 0, 20)))
-	check("una 20", 20, 10, 0, 80)
+	check("una 20", 20, 10, 0, 80, 0)
 }
 
 func TestAResentSegmentGivesNoRTTSample(t *testing.T) {
@@ -96,11 +88,12 @@ func TestAResentSegmentGivesNoRTTSample(t *testing.T) {
 	s.WriteTo(fecPacket(1, fecTypeData, pushSeg(0, 10)), to) // sent again
 	*clock = clock.Add(10 * time.Millisecond)
 	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 0, 1)))
-	if least, mean := s.Peer(to).TakeRTT(); least != 0 || mean != 0 {
-		t.Errorf("RTT %v/%v from a resent segment's ACK, want none (either copy may be the one acknowledged)", least, mean)
+	rs := s.Peer(to).TakeRateSample(*clock)
+	if rs.MinRTT != 0 || rs.RTT != 0 {
+		t.Errorf("RTT %v/%v from a resent segment's ACK, want none (either copy may be the one acknowledged)", rs.MinRTT, rs.RTT)
 	}
-	if got := s.Peer(to).Delivered(); got != 1 {
-		t.Errorf("Delivered %d, want 1", got)
+	if rs.Delivered != 1 {
+		t.Errorf("delivered %d, want 1", rs.Delivered)
 	}
 }
 
@@ -114,12 +107,12 @@ func TestANewConversationStartsTheCountsAfresh(t *testing.T) {
 	binary.LittleEndian.PutUint32(seg, 7) // conv 7: a new session from the same address
 	s.WriteTo(fecPacket(50, fecTypeData, seg), to)
 	p := s.Peer(to)
-	if got := p.InFlight(); got != 1 {
-		t.Errorf("InFlight %d of the new session, want 1 (its one segment, none of the old session's)", got)
+	if got := p.TakeRateSample(time.Time{}).InFlight; got != 1 {
+		t.Errorf("in flight %d of the new session, want 1 (its one segment, none of the old session's)", got)
 	}
 	receive(t, s, rc, fecPacket(1, fecTypeData, ackSeg(7, 0, 1)))
-	if got := p.Delivered(); got != 1 {
-		t.Errorf("Delivered %d in the new session, want 1", got)
+	if got := p.TakeRateSample(time.Time{}).Delivered; got != 1 {
+		t.Errorf("delivered %d in the new session, want 1", got)
 	}
 }
 
@@ -186,7 +179,7 @@ func TestRTTSamplesOutliveALargeWindow(t *testing.T) {
 	}
 	now = now.Add(300 * time.Millisecond)
 	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 0, 0)))
-	if least, _ := s.Peer(to).TakeRTT(); least != 300*time.Millisecond {
-		t.Errorf("RTT %v for the first of 6000 segments in flight, want 300ms", least)
+	if got := s.Peer(to).TakeRateSample(now).MinRTT; got != 300*time.Millisecond {
+		t.Errorf("RTT %v for the first of 6000 segments in flight, want 300ms", got)
 	}
 }

@@ -334,40 +334,22 @@ func (p *Peer) Gone() int {
 // packet from the peer moves its una or acknowledges a segment above it.
 func (p *Peer) OnAck(f func()) { p.onAck.Store(&f) }
 
-// Delivered returns how many segments the peer has received, in total
-// (acknowledged, or passed by its una).
-func (p *Peer) Delivered() uint64 {
+// TakeRateSample returns what the rate control needs to know of the
+// peer at now, in one look: the round trips of the segments it
+// acknowledged since the last call (timed from when they left the
+// socket; 0: none), how many segments it has received and how many were
+// found lost (missing below later ones it acknowledged), in total, and
+// how many are in the network (neither acknowledged nor lost). The
+// caller fills in Blocked.
+func (p *Peer) TakeRateSample(now time.Time) flow.RateSample {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.acks.delivered
-}
-
-// Lost returns how many segments sent to the peer were found lost (missing
-// below later ones it acknowledged), in total.
-func (p *Peer) Lost() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.acks.lost
-}
-
-// InFlight returns how many segments sent to the peer are in the
-// network: neither acknowledged nor lost.
-func (p *Peer) InFlight() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.started || !p.acks.started {
-		return 0
+	s := flow.RateSample{Now: now, Delivered: p.acks.delivered, Lost: p.acks.lost}
+	s.MinRTT, s.RTT = p.rtts.take()
+	if p.started && p.acks.started {
+		s.InFlight = p.acks.inNetwork(p.maxSn + 1)
 	}
-	return p.acks.inNetwork(p.maxSn + 1)
-}
-
-// TakeRTT returns the least and the mean round trip of the segments
-// acknowledged since the last call, timed from when they left the
-// socket (0, 0: none).
-func (p *Peer) TakeRTT() (least, mean time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rtts.take()
+	return s
 }
 
 // TakeRecvSpan returns the most the peer had sent beyond what we ask for

@@ -174,7 +174,7 @@ func (t *flowTuner) setSendWindow(wnd int) {
 }
 
 // resize gives kcp-go the controller's window plus, on a SealConn, the
-// segments from the peer's una up that are out of the network
+// segments from the peer's una up that it has acknowledged
 // (transport.Peer.Gone): KCP's window spans from the first segment not
 // acknowledged, so while a loss is repaired the segments acknowledged
 // after it would otherwise take the place of segments in flight, and the
@@ -207,9 +207,8 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 	t.lastBlocked = blocked
 	var minRTT time.Duration
 	if t.rate != nil {
-		least, mean := t.parity.TakeRTT()
-		s := flow.RateSample{Now: now, RTT: mean, MinRTT: least, Delivered: t.parity.Delivered(), Lost: t.parity.Lost(),
-			InFlight: t.parity.InFlight(), Blocked: time.Duration(blocked)}
+		s := t.parity.TakeRateSample(now)
+		s.Blocked = time.Duration(blocked)
 		d, changed := t.rate.Update(s)
 		if changed {
 			t.apply(d)
