@@ -201,3 +201,21 @@ func TestAutoModeRaisesDefaultWindowsOnly(t *testing.T) {
 		t.Errorf("fast3 windows %d/%d, want the defaults 128/512", f.SndWnd, f.RcvWnd)
 	}
 }
+
+// --mode auto gives the client a second session unless --conn is given;
+// a fixed mode keeps one.
+func TestAutoModeRaisesDefaultConnOnly(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--mode", "auto"}, AutoConn},
+		{[]string{"--mode", "auto", "--conn", "3"}, 3},
+		{[]string{"--mode", "fast3"}, 1},
+		{[]string{"--conn", "4"}, 4},
+	} {
+		if c := mustLoadClient(t, nil, tc.args...); c.Conn != tc.want {
+			t.Errorf("%v: conn %d, want %d", tc.args, c.Conn, tc.want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type Client struct {
 	fake   *transport.FakeTCP // the --tcp sockets; nil without --tcp
 
 	slots []*slot
+	loads []*slotLoad // each slot's, for pickSlot
 	next  atomic.Uint32
 	scav  *scavenger
 
@@ -93,8 +94,10 @@ func NewClient(cfg *config.Client, log *slog.Logger, opts ...ClientOption) (*Cli
 		o(c)
 	}
 	c.slots = make([]*slot, max(c.cfg.Conn, 1))
+	c.loads = make([]*slotLoad, len(c.slots))
 	for i := range c.slots {
 		c.slots[i] = &slot{}
+		c.loads[i] = &c.slots[i].load
 	}
 	c.scav = newScavenger(log, c.done, c.layers.sessions.closeWith)
 	return c, nil
@@ -193,11 +196,12 @@ func (c *Client) untrackConn(conn net.Conn) {
 	c.streams.Done()
 }
 
-// handle carries one local connection: it picks the next session round
-// robin, opens a stream and copies until both directions end.
+// handle carries one local connection: it picks the least busy session
+// (pickSlot), opens a stream and copies until both directions end.
 func (c *Client) handle(local net.Conn) {
 	defer c.untrackConn(local)
-	idx := int(c.next.Add(1)-1) % len(c.slots)
+	idx := pickSlot(c.loads, time.Now(), int(c.next.Add(1)-1)%len(c.slots))
+	defer c.loads[idx].leave()
 	ctx, cancel := context.WithTimeout(context.Background(), sessionWait)
 	defer cancel()
 	go func() {
@@ -251,6 +255,7 @@ func (c *Client) session(ctx context.Context, idx int) (*smux.Session, error) {
 		sess, err := c.newSession(ctx)
 		if err == nil {
 			sl.sess = sess
+			sl.load.setSource(c.layers.sessions.counts(sess))
 			sl.expires = time.Time{}
 			if c.cfg.AutoExpire > 0 {
 				sl.expires = now.Add(time.Duration(c.cfg.AutoExpire) * time.Second)
@@ -350,6 +355,7 @@ type slot struct {
 	mu      sync.Mutex
 	sess    *smux.Session
 	expires time.Time // zero: never
+	load    slotLoad
 }
 
 // discard drops sess from the slot if it is still the slot's session.

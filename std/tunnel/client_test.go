@@ -3,6 +3,8 @@ package tunnel
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -151,4 +153,67 @@ func TestScavengerSweep(t *testing.T) {
 		t.Errorf("cutting a stream at the scavengettl was not warned about; log:\n%s", logs.String())
 	}
 	close(done)
+}
+
+// With --conn 2, connections opened while one session carries a download
+// go to the other session, not round robin onto the download's (where
+// they would wait behind its queue and its lost packets).
+func TestConnectionsAvoidTheBusySession(t *testing.T) {
+	p := startPair(t, pairSetup{
+		client: func(c *config.Client) { c.Conn = 2 },
+		both:   func(c *config.Common) { c.NoComp = true },
+	})
+	// The download: more than is read before the other connections open.
+	const downloadSize = 32 << 20
+	dl := p.dial(t)
+	var h [8]byte
+	binary.BigEndian.PutUint32(h[:4], 7)
+	binary.BigEndian.PutUint32(h[4:], downloadSize)
+	if _, err := dl.Write(h[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(io.Discard, dl, 4<<20); err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	stop := make(chan struct{})
+	reading := make(chan struct{})
+	go func() { // keep the download moving while the others run
+		defer close(reading)
+		buf := make([]byte, 64<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := dl.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); dl.Close(); <-reading }()
+
+	const first, second = 100 << 10, 300 << 10
+	for i, size := range []int{first, second} {
+		c := p.dial(t)
+		if err := testnet.Exchange(c, uint32(10+i), size, 1000); err != nil {
+			t.Fatalf("exchange %d during the download: %v", i, err)
+		}
+		c.Close()
+	}
+	infos := p.client.SessionInfos()
+	if len(infos) != 2 {
+		t.Fatalf("%d sessions, want 2", len(infos))
+	}
+	other := infos[0]
+	if infos[1].BytesIn < other.BytesIn {
+		other = infos[1]
+	}
+	if other.BytesOut < first+second {
+		t.Errorf("the session without the download sent %d bytes, want both requests' %d: a request went to the busy session",
+			other.BytesOut, first+second)
+	}
 }

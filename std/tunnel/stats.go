@@ -178,6 +178,16 @@ func (t *sessionTable) setReason(sess *smux.Session, reason string) {
 	}
 }
 
+// counts returns the byte counts of sess; nil if it is not registered.
+func (t *sessionTable) counts(sess *smux.Session) *countingConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.entries[sess]; e != nil {
+		return e.conn
+	}
+	return nil
+}
+
 // closeWith records reason and closes sess.
 func (t *sessionTable) closeWith(sess *smux.Session, reason string) {
 	t.setReason(sess, reason)

@@ -1,0 +1,82 @@
+package tunnel
+
+import (
+	"testing"
+	"time"
+)
+
+func newLoads(n int) ([]*slotLoad, []*countingConn) {
+	loads := make([]*slotLoad, n)
+	counts := make([]*countingConn, n)
+	for i := range loads {
+		counts[i] = &countingConn{}
+		loads[i] = &slotLoad{}
+		loads[i].setSource(counts[i])
+	}
+	return loads, counts
+}
+
+// Connections opened at once onto idle sessions spread over them.
+func TestPickSlotSpreadsIdleSlots(t *testing.T) {
+	loads, _ := newLoads(3)
+	now := time.Now()
+	got := map[int]int{}
+	for k := range 6 {
+		got[pickSlot(loads, now, k%3)]++
+	}
+	for i := range 3 {
+		if got[i] != 2 {
+			t.Fatalf("placements %v, want 2 on each of 3 idle slots", got)
+		}
+	}
+}
+
+// A connection opened while one session moves a download goes to another,
+// even when that one carries more (idle) connections, and even when round
+// robin would have chosen the busy one.
+func TestPickSlotAvoidsBusySession(t *testing.T) {
+	loads, counts := newLoads(2)
+	now := time.Now()
+	if i := pickSlot(loads, now, 0); i != 0 {
+		t.Fatalf("first connection on slot %d, want 0", i)
+	}
+	for range 3 { // idle connections (keystrokes) on slot 1
+		loads[1].join()
+	}
+	counts[1].in.Add(4 << 10)
+	counts[0].in.Add(8 << 20) // the download
+	now = now.Add(500 * time.Millisecond)
+	if i := pickSlot(loads, now, 0); i != 1 {
+		t.Errorf("connection opened during the download on slot %d, want 1 (the idle session)", i)
+	}
+}
+
+// What a session moved a while ago stops counting: once the download has
+// been over for a few seconds, the slot with fewer connections wins again.
+func TestPickSlotForgetsOldLoad(t *testing.T) {
+	loads, counts := newLoads(2)
+	now := time.Now()
+	loads[1].join()
+	loads[1].join()
+	loads[0].join()
+	counts[0].out.Add(8 << 20)
+	if i := pickSlot(loads, now, 0); i != 1 {
+		t.Fatalf("during the download: slot %d, want 1", i)
+	}
+	loads[1].leave() // the connection just placed ends: slot 1 has two again
+	if i := pickSlot(loads, now.Add(10*loadDecay), 1); i != 0 {
+		t.Errorf("10 s after the download: slot %d, want 0 (one connection against two)", i)
+	}
+}
+
+// Small traffic (keepalives, a few keystrokes) does not decide: the slot
+// with fewer connections does.
+func TestPickSlotIgnoresSmallDifferences(t *testing.T) {
+	loads, counts := newLoads(2)
+	now := time.Now()
+	loads[0].join()
+	counts[1].in.Add(loadSame / 2)
+	if i := pickSlot(loads, now, 0); i != 1 {
+		t.Errorf("slot %d, want 1 (no connection, and only %d bytes)", i, loadSame/2)
+	}
+}
