@@ -275,7 +275,9 @@ func TestAQueueAloneDoesNotCutTheRate(t *testing.T) {
 	if got := c.Rate(); got < before {
 		t.Errorf("a queue with 95 %% still delivered cut the rate from %.0f to %.0f/s", before, got)
 	}
-	feed(c, &now, &delivered, 1000, 120*time.Millisecond, time.Second) // the link halved
+	// The link halved: within five round trips, before the filter would
+	// have let the earlier rate go by itself.
+	feed(c, &now, &delivered, 1000, 120*time.Millisecond, 250*time.Millisecond)
 	if got := c.Rate(); got > 1100 {
 		t.Errorf("a queue with half delivered left the rate at %.0f/s, want ≈ 1000", got)
 	}
