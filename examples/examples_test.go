@@ -56,7 +56,7 @@ func TestClientJSONLoadsWithItsSettings(t *testing.T) {
 	if c.NoDelay != 1 || c.Interval != 10 || c.Resend != 2 || c.NoCongestion != 1 {
 		t.Errorf("fast3 preset not applied: nodelay %d interval %d resend %d nc %d", c.NoDelay, c.Interval, c.Resend, c.NoCongestion)
 	}
-	if c.Conn != 1 || c.MTU != 1350 || c.SndWnd != 256 || c.RcvWnd != 1024 {
+	if c.Conn != 2 || c.MTU != 1350 || c.SndWnd != 256 || c.RcvWnd != 1024 {
 		t.Errorf("conn %d mtu %d sndwnd %d rcvwnd %d", c.Conn, c.MTU, c.SndWnd, c.RcvWnd)
 	}
 	if c.DataShard != 10 || c.ParityShard != 3 || c.SockBuf != 4194304 || c.SmuxBuf != 4194304 || c.StreamBuf != 2097152 {

@@ -167,6 +167,7 @@ func TestObservabilityOfARealRun(t *testing.T) {
 	ccfg := config.DefaultClient()
 	fastCommon(&ccfg.Common, dir, "client")
 	ccfg.RemoteAddr = pc.LocalAddr().String()
+	ccfg.Conn = 1 // the figures below are of one session
 
 	ctx, cancel := context.WithCancel(context.Background())
 	usr1 := make(chan os.Signal, 1)

@@ -40,7 +40,6 @@ type role[T any] struct {
 	flags    func(*T) []cli.Flag
 	common   func(*T) *Common
 	validate func(T) error
-	auto     func(cfg *T, def T) // --mode auto's changes to the role's own fields; nil: none
 }
 
 func clientRole() role[Client] {
@@ -49,7 +48,6 @@ func clientRole() role[Client] {
 		defaults: DefaultClient, flags: clientFlags,
 		common:   func(c *Client) *Common { return &c.Common },
 		validate: Client.Validate,
-		auto:     (*Client).applyAutoConn,
 	}
 }
 

@@ -31,7 +31,7 @@ func DefaultClient() Client {
 		Common:      defaultCommon(),
 		LocalAddr:   ":12948",
 		RemoteAddr:  "vps:29900",
-		Conn:        1,
+		Conn:        2, // kcptun's is 1: see tunnel.pickSlot
 		AutoExpire:  0,
 		ScavengeTTL: 600,
 	}

@@ -79,7 +79,7 @@ func clientFlags(c *Client) []cli.Flag {
 		cli.StringFlag{Name: "remoteaddr, r", Value: c.RemoteAddr, Destination: &c.RemoteAddr,
 			Usage: `kcp server address, eg: "IP:29900" for a single port, "IP:minport-maxport" for port range`},
 		cli.IntFlag{Name: "conn", Value: c.Conn, Destination: &c.Conn,
-			Usage: "set num of UDP connections to server (new connections go to the least busy; --mode auto: 2 unless given)"},
+			Usage: "set num of UDP connections to server (each new connection goes to the least busy)"},
 		cli.IntFlag{Name: "autoexpire", Value: c.AutoExpire, Destination: &c.AutoExpire,
 			Usage: "set auto expiration time(in seconds) for a single UDP connection, 0 to disable"},
 		cli.IntFlag{Name: "scavengettl", Value: c.ScavengeTTL, Destination: &c.ScavengeTTL,

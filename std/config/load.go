@@ -41,8 +41,7 @@ func load[T any](r role[T], args []string, getenv func(string) string) (*T, []st
 // complete runs the load steps after the command line was parsed into cfg:
 // KCPTUN_KEY (when --key was absent) → JSON file → SIP003 plugin
 // environment (SS_PLUGIN_OPTIONS, then the SS_* addresses) → mode preset
-// (with --mode auto, default windows become AutoWnd ceilings and the
-// client's default --conn AutoConn) → Validate.
+// (with --mode auto, default windows become AutoWnd ceilings) → Validate.
 // Applying the environment after the flags is the same as before them, as
 // it only fills a --key that the command line left out.
 func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv func(string) string) ([]string, error) {
@@ -61,9 +60,6 @@ func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv fun
 	common.ApplyModePreset()
 	def := r.defaults()
 	common.applyAutoWindows(*r.common(&def))
-	if r.auto != nil && common.Auto() {
-		r.auto(cfg, def)
-	}
 	if err := r.validate(*cfg); err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func TestRoleDefaults(t *testing.T) {
 		SmuxBuf: 4194304, StreamBuf: 2097152, KeepAlive: 10, SnmpPeriod: 60,
 		NoDelay: 0, Interval: 50, Resend: 0, NoCongestion: 0, SendCtl: SendCtlDelay,
 	}
-	wantClient := Client{Common: common, LocalAddr: ":12948", RemoteAddr: "vps:29900", Conn: 1, AutoExpire: 0, ScavengeTTL: 600}
+	wantClient := Client{Common: common, LocalAddr: ":12948", RemoteAddr: "vps:29900", Conn: 2, AutoExpire: 0, ScavengeTTL: 600}
 	wantClient.SndWnd, wantClient.RcvWnd = 128, 512
 	wantServer := Server{Common: common, Listen: ":29900", Target: "127.0.0.1:12948"}
 	wantServer.SndWnd, wantServer.RcvWnd = 1024, 1024
@@ -202,16 +202,15 @@ func TestAutoModeRaisesDefaultWindowsOnly(t *testing.T) {
 	}
 }
 
-// --mode auto gives the client a second session unless --conn is given;
-// a fixed mode keeps one.
-func TestAutoModeRaisesDefaultConnOnly(t *testing.T) {
+// The client has two sessions unless --conn says otherwise, in every mode.
+func TestDefaultConnIsTwo(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want int
 	}{
-		{[]string{"--mode", "auto"}, AutoConn},
-		{[]string{"--mode", "auto", "--conn", "3"}, 3},
-		{[]string{"--mode", "fast3"}, 1},
+		{nil, 2},
+		{[]string{"--mode", "auto"}, 2},
+		{[]string{"--mode", "fast3", "--conn", "1"}, 1},
 		{[]string{"--conn", "4"}, 4},
 	} {
 		if c := mustLoadClient(t, nil, tc.args...); c.Conn != tc.want {

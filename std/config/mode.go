@@ -15,13 +15,6 @@ const ModeAuto = "auto"
 // at the most, held only while a transfer needs it.
 const AutoWnd = 4096
 
-// AutoConn is the client's --conn under --mode auto when none other is
-// given: a second session, so that a connection opened while another
-// downloads gets a session of its own (the client places connections on
-// the least busy one) instead of waiting behind the download's queue and
-// its lost packets.
-const AutoConn = 2
-
 type modePreset struct{ nodelay, interval, resend, nc int }
 
 // presetOf returns kcptun's --mode profile (wire.md §3).
@@ -70,14 +63,6 @@ func (c *Common) ApplyModePreset() {
 
 // Auto reports whether c.Mode is ModeAuto.
 func (c *Common) Auto() bool { return c.Mode == ModeAuto }
-
-// applyAutoConn raises the client's --conn to AutoConn when it is still
-// the default (def). Call it under --mode auto only.
-func (c *Client) applyAutoConn(def Client) {
-	if c.Conn == def.Conn {
-		c.Conn = max(c.Conn, AutoConn)
-	}
-}
 
 // applyAutoWindows raises to AutoWnd, under --mode auto, the windows that
 // are still the role's defaults (def): auto sizes the windows itself, and

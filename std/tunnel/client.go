@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/xtaci/smux"
@@ -34,7 +33,7 @@ type Client struct {
 
 	slots []*slot
 	loads []*slotLoad // each slot's, for pickSlot
-	next  atomic.Uint32
+	pick  sync.Mutex  // one pickSlot at a time, so that two at once see each other
 	scav  *scavenger
 
 	mu        sync.Mutex
@@ -200,7 +199,9 @@ func (c *Client) untrackConn(conn net.Conn) {
 // (pickSlot), opens a stream and copies until both directions end.
 func (c *Client) handle(local net.Conn) {
 	defer c.untrackConn(local)
-	idx := pickSlot(c.loads, time.Now(), int(c.next.Add(1)-1)%len(c.slots))
+	c.pick.Lock()
+	idx := pickSlot(c.loads, time.Now())
+	c.pick.Unlock()
 	defer c.loads[idx].leave()
 	ctx, cancel := context.WithTimeout(context.Background(), sessionWait)
 	defer cancel()

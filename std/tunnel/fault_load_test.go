@@ -21,15 +21,31 @@ const (
 	loadSessionsBatch = 50 // local connections at once while sessions are made
 )
 
-// A server serves loadSessions client sessions at once (a client with
-// --conn 500 makes one per local connection, round robin).
+// A server serves loadSessions client sessions at once: a client with
+// --conn 500 and 500 local connections open puts each on its own session
+// (a new connection goes to a slot with none open before it shares one).
 func TestManySessions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	p := startPair(t, pairSetup{client: func(c *config.Client) { c.Conn = loadSessions }})
+	echo := listenTCP(t)
+	go serveEcho(echo)
+	t.Cleanup(func() { echo.Close() })
+	p := startPair(t, pairSetup{
+		client: func(c *config.Client) { c.Conn = loadSessions },
+		server: func(c *config.Server) { c.Target = echo.Addr().String() },
+	})
 	for done := 0; done < loadSessions; done += loadSessionsBatch {
-		p.concurrent(t, loadSessionsBatch, 100, 100)
+		errs := make(chan error, loadSessionsBatch)
+		for i := done; i < done+loadSessionsBatch; i++ {
+			c := p.dial(t) // open until the test ends
+			go func() { errs <- echoRound(c, testnet.Pattern(uint32(i), 100)) }()
+		}
+		for range loadSessionsBatch {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if n := p.server.Sessions(); n != loadSessions {
 		t.Fatalf("server serves %d sessions, want %d", n, loadSessions)

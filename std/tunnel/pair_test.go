@@ -80,6 +80,7 @@ func startPair(t *testing.T, ps pairSetup) *pair {
 	if ps.server != nil {
 		ps.server(&scfg)
 	}
+	ccfg.Conn = 1 // one session, unless the test asks for more (pick_test.go tests their use)
 	if ps.client != nil {
 		ps.client(&ccfg)
 	}

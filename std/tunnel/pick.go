@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-// How the client spreads local connections over its --conn sessions. A
-// stream waits behind every byte queued before it in its session and
-// behind every hole in it (KCP delivers in order), so a connection opened
-// while a download runs should not share the download's session: it goes
-// to the slot whose session moved the fewest bytes lately, then to the one
-// carrying the fewest connections, then round robin.
+// How the client spreads local connections over its --conn sessions (2
+// by default; kcptun's 1 and round robin). A stream waits behind every
+// byte queued before it in its session and behind every hole in it (KCP
+// delivers in order), so a connection opened while a download runs should
+// not share the download's session: it goes to the slot whose session
+// moved the fewest bytes lately for connections still open (a slot with
+// none open has nothing queued), then to the one carrying the fewest
+// connections, then to the first. A slot's session is made when a
+// connection first goes to it, so a client used one connection at a time
+// keeps one session.
 const (
 	// loadDecay is the time constant over which a session's bytes stop
 	// counting as recent.
@@ -65,15 +69,15 @@ func (l *slotLoad) read(now time.Time) (recent float64, active int) {
 func (l *slotLoad) join()  { l.mu.Lock(); l.active++; l.mu.Unlock() }
 func (l *slotLoad) leave() { l.mu.Lock(); l.active--; l.mu.Unlock() }
 
-// pickSlot returns the index of the least busy of loads, read at now,
-// looking from start on (round robin among equals), and counts a
-// connection on it.
-func pickSlot(loads []*slotLoad, now time.Time, start int) int {
-	n := len(loads)
+// pickSlot returns the index of the least busy of loads, read at now
+// (the first among equals), and counts a connection on it.
+func pickSlot(loads []*slotLoad, now time.Time) int {
 	best, bestBytes, bestActive := -1, 0.0, 0
-	for k := range n {
-		i := (start + k) % n
-		bytes, active := loads[i].read(now)
+	for i, l := range loads {
+		bytes, active := l.read(now)
+		if active == 0 {
+			bytes = 0 // what it moved is delivered: nothing waits there
+		}
 		if best < 0 || better(bytes, active, bestBytes, bestActive) {
 			best, bestBytes, bestActive = i, bytes, active
 		}

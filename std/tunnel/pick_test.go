@@ -16,28 +16,36 @@ func newLoads(n int) ([]*slotLoad, []*countingConn) {
 	return loads, counts
 }
 
-// Connections opened at once onto idle sessions spread over them.
+// Connections opened at once onto idle sessions spread over them; one
+// at a time, they all take the first.
 func TestPickSlotSpreadsIdleSlots(t *testing.T) {
 	loads, _ := newLoads(3)
 	now := time.Now()
 	got := map[int]int{}
-	for k := range 6 {
-		got[pickSlot(loads, now, k%3)]++
+	for range 6 {
+		got[pickSlot(loads, now)]++
 	}
 	for i := range 3 {
 		if got[i] != 2 {
 			t.Fatalf("placements %v, want 2 on each of 3 idle slots", got)
 		}
 	}
+	one, _ := newLoads(3)
+	for k := range 3 {
+		i := pickSlot(one, now)
+		one[i].leave()
+		if i != 0 {
+			t.Fatalf("connection %d, after the others ended, on slot %d: want 0 (no new session while one is idle)", k, i)
+		}
+	}
 }
 
 // A connection opened while one session moves a download goes to another,
-// even when that one carries more (idle) connections, and even when round
-// robin would have chosen the busy one.
+// even when that one carries more (idle) connections.
 func TestPickSlotAvoidsBusySession(t *testing.T) {
 	loads, counts := newLoads(2)
 	now := time.Now()
-	if i := pickSlot(loads, now, 0); i != 0 {
+	if i := pickSlot(loads, now); i != 0 {
 		t.Fatalf("first connection on slot %d, want 0", i)
 	}
 	for range 3 { // idle connections (keystrokes) on slot 1
@@ -46,7 +54,7 @@ func TestPickSlotAvoidsBusySession(t *testing.T) {
 	counts[1].in.Add(4 << 10)
 	counts[0].in.Add(8 << 20) // the download
 	now = now.Add(500 * time.Millisecond)
-	if i := pickSlot(loads, now, 0); i != 1 {
+	if i := pickSlot(loads, now); i != 1 {
 		t.Errorf("connection opened during the download on slot %d, want 1 (the idle session)", i)
 	}
 }
@@ -60,11 +68,11 @@ func TestPickSlotForgetsOldLoad(t *testing.T) {
 	loads[1].join()
 	loads[0].join()
 	counts[0].out.Add(8 << 20)
-	if i := pickSlot(loads, now, 0); i != 1 {
+	if i := pickSlot(loads, now); i != 1 {
 		t.Fatalf("during the download: slot %d, want 1", i)
 	}
 	loads[1].leave() // the connection just placed ends: slot 1 has two again
-	if i := pickSlot(loads, now.Add(10*loadDecay), 1); i != 0 {
+	if i := pickSlot(loads, now.Add(10*loadDecay)); i != 0 {
 		t.Errorf("10 s after the download: slot %d, want 0 (one connection against two)", i)
 	}
 }
@@ -76,7 +84,7 @@ func TestPickSlotIgnoresSmallDifferences(t *testing.T) {
 	now := time.Now()
 	loads[0].join()
 	counts[1].in.Add(loadSame / 2)
-	if i := pickSlot(loads, now, 0); i != 1 {
+	if i := pickSlot(loads, now); i != 1 {
 		t.Errorf("slot %d, want 1 (no connection, and only %d bytes)", i, loadSame/2)
 	}
 }
