@@ -34,6 +34,7 @@ type Client struct {
 	slots []*slot
 	loads []*slotLoad // each slot's, for pickSlot
 	pick  sync.Mutex  // one pickSlot at a time, so that two at once see each other
+	picks uint64      // pickSlot calls so far; under pick
 	scav  *scavenger
 
 	mu        sync.Mutex
@@ -200,7 +201,8 @@ func (c *Client) untrackConn(conn net.Conn) {
 func (c *Client) handle(local net.Conn) {
 	defer c.untrackConn(local)
 	c.pick.Lock()
-	idx := pickSlot(c.loads, time.Now())
+	c.picks++
+	idx := pickSlot(c.loads, time.Now(), c.picks)
 	c.pick.Unlock()
 	defer c.loads[idx].leave()
 	ctx, cancel := context.WithTimeout(context.Background(), sessionWait)

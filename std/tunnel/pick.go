@@ -13,9 +13,11 @@ import (
 // not share the download's session: it goes to the slot whose session
 // moved the fewest bytes lately for connections still open (a slot with
 // none open has nothing queued), then to the one carrying the fewest
-// connections, then to the first. A slot's session is made when a
-// connection first goes to it, so a client used one connection at a time
-// keeps one session.
+// connections, then to the one picked longest ago (so that two
+// connections opened together, a download and an SSH say, get a session
+// each even when nothing yet tells them apart, and a connection that has
+// just closed, whose stream is still ending, does not decide). A slot's
+// session is made when a connection first goes to it.
 const (
 	// loadDecay is the time constant over which a session's bytes stop
 	// counting as recent.
@@ -34,6 +36,7 @@ type slotLoad struct {
 	at     time.Time     // when recent was last decayed
 	recent float64       // bytes, decayed
 	active int           // local connections on the slot
+	picked uint64        // pickSlot's count when it last chose the slot (0: never)
 }
 
 // setSource starts counting the bytes of a new session of the slot.
@@ -65,32 +68,53 @@ func (l *slotLoad) read(now time.Time) (recent float64, active int) {
 	return l.recent, l.active
 }
 
-// join counts a connection placed on the slot; leave undoes it.
-func (l *slotLoad) join()  { l.mu.Lock(); l.active++; l.mu.Unlock() }
-func (l *slotLoad) leave() { l.mu.Lock(); l.active--; l.mu.Unlock() }
+// view reads the slot for pickSlot: a slot with no connection open has
+// nothing queued, whatever it moved.
+func (l *slotLoad) view(now time.Time) slotView {
+	bytes, active := l.read(now)
+	if active == 0 {
+		bytes = 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slotView{bytes: bytes, active: active, picked: l.picked}
+}
 
-// pickSlot returns the index of the least busy of loads, read at now
-// (the first among equals), and counts a connection on it.
-func pickSlot(loads []*slotLoad, now time.Time) int {
-	best, bestBytes, bestActive := -1, 0.0, 0
+// join counts a connection placed on the slot by pick seq; leave undoes
+// the count.
+func (l *slotLoad) join(seq uint64) { l.mu.Lock(); l.active++; l.picked = seq; l.mu.Unlock() }
+func (l *slotLoad) leave()          { l.mu.Lock(); l.active--; l.mu.Unlock() }
+
+// slotView is one slot as pickSlot compares it.
+type slotView struct {
+	bytes  float64
+	active int
+	picked uint64
+}
+
+// pickSlot returns the index of the least busy of loads, read at now,
+// and counts a connection on it; seq numbers the pick (1, 2, …). The
+// caller makes one pick at a time.
+func pickSlot(loads []*slotLoad, now time.Time, seq uint64) int {
+	best := -1
+	var bestView slotView
 	for i, l := range loads {
-		bytes, active := l.read(now)
-		if active == 0 {
-			bytes = 0 // what it moved is delivered: nothing waits there
-		}
-		if best < 0 || better(bytes, active, bestBytes, bestActive) {
-			best, bestBytes, bestActive = i, bytes, active
+		v := l.view(now)
+		if best < 0 || v.lessBusy(bestView) {
+			best, bestView = i, v
 		}
 	}
-	loads[best].join()
+	loads[best].join(seq)
 	return best
 }
 
-// better reports whether a slot with (bytes, active) is less busy than
-// one with (bytesB, activeB).
-func better(bytes float64, active int, bytesB float64, activeB int) bool {
-	if math.Abs(bytes-bytesB) > loadSame {
-		return bytes < bytesB
+// lessBusy reports whether v is less busy than w.
+func (v slotView) lessBusy(w slotView) bool {
+	switch {
+	case math.Abs(v.bytes-w.bytes) > loadSame:
+		return v.bytes < w.bytes
+	case v.active != w.active:
+		return v.active < w.active
 	}
-	return active < activeB
+	return v.picked < w.picked
 }
