@@ -25,7 +25,8 @@ const (
 // shard not sent looks to it like one lost.
 //
 // It watches the residual loss: the share of data segments the sender
-// sent again (what FEC did not repair, plus spurious retransmissions):
+// sent again and had to (what FEC did not repair; Spurious takes back
+// the resends the peer's ACKs showed unneeded):
 // the median of the last five windows of at least 1000 segments and two
 // round trips each, so that one window with a burst of retransmissions
 // (a queue that overflowed once, a stall) moves nothing.
@@ -95,6 +96,14 @@ func (p *Parity) Sent(now time.Time, pushes, retrans int, rtt time.Duration) {
 	p.loss = median(p.wins[:min(p.nwins, parityMedianOf)])
 	p.pushes, p.retrans, p.winStart = 0, 0, now
 	p.step(now, rtt)
+}
+
+// Spurious takes back n of the retransmissions counted by Sent: the
+// peer's ACKs showed them unneeded (the first copy arrived, or FEC
+// rebuilt it), so they are not loss that FEC left. They come a round trip
+// after the resend, so one that ends a window is taken from the next.
+func (p *Parity) Spurious(n int) {
+	p.retrans = max(p.retrans-n, 0)
 }
 
 // median returns the median of v (the upper one of an even count); v is

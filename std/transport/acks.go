@@ -190,6 +190,13 @@ func rttRingFor(sndwnd int) int {
 // to their ACK, first transmissions only (a resent segment's ACK may be
 // for either copy). kcp-go's own RTT counts from when a segment entered
 // its output, so it includes what waits in the pacer.
+//
+// For a segment sent again it keeps the KCP timestamp of the last copy:
+// the peer's ACK echoes the timestamp of the copy it got, so an ACK with
+// an older one shows the resend was not needed (the first copy arrived
+// late, or FEC rebuilt it). kcp-go resends what FEC repairs as soon as
+// two later segments are acknowledged, so most resends on a link FEC
+// covers are such.
 type rttTrack struct {
 	sent []sentAt // size entries (a power of two), made at the first send
 	size int
@@ -199,11 +206,15 @@ type rttTrack struct {
 }
 
 type sentAt struct {
-	sn uint32
-	at int64 // unix ns; 0: no sample (resent, or already acknowledged)
+	sn       uint32
+	resentTs uint32 // the KCP timestamp of the last copy, when resent
+	resent   bool   // sent again, and not yet acknowledged
+	at       int64  // unix ns; 0: no sample (resent, or already acknowledged)
 }
 
-func (r *rttTrack) send(sn uint32, now time.Time, first bool) {
+// send notes that segment sn (KCP timestamp ts) leaves now, for the first
+// time or again.
+func (r *rttTrack) send(sn, ts uint32, now time.Time, first bool) {
 	if r.sent == nil {
 		r.sent = make([]sentAt, r.size)
 	}
@@ -211,28 +222,39 @@ func (r *rttTrack) send(sn uint32, now time.Time, first bool) {
 	if first {
 		*e = sentAt{sn: sn, at: now.UnixNano()}
 	} else if e.sn == sn {
-		e.at = 0
+		e.at, e.resent, e.resentTs = 0, true, ts
 	}
 }
 
-func (r *rttTrack) acked(sn uint32, now time.Time) {
+// acked takes the ACK of sn, which echoes timestamp ts: an RTT sample
+// for a first transmission; for a resent segment, whether the resend was
+// spurious (the ACK is of an earlier copy).
+func (r *rttTrack) acked(sn, ts uint32, now time.Time) (spurious bool) {
 	if r.sent == nil {
-		return
+		return false
 	}
 	e := &r.sent[sn%uint32(r.size)]
-	if e.sn != sn || e.at == 0 {
-		return
+	if e.sn != sn {
+		return false
+	}
+	if e.resent {
+		e.resent = false
+		return int32(e.resentTs-ts) > 0
+	}
+	if e.at == 0 {
+		return false
 	}
 	rtt := time.Duration(now.UnixNano() - e.at)
 	e.at = 0
 	if rtt <= 0 {
-		return
+		return false
 	}
 	if r.n == 0 || rtt < r.min {
 		r.min = rtt
 	}
 	r.sum += rtt
 	r.n++
+	return false
 }
 
 // take returns the least and the mean RTT since the last take (0, 0: no
@@ -287,10 +309,10 @@ func (s *spanTrack) take() int {
 
 // segment is the header of one KCP segment.
 type segment struct {
-	conv     uint32
-	cmd      byte
-	sn, una  uint32
-	dataSize int
+	conv        uint32
+	cmd         byte
+	ts, sn, una uint32
+	dataSize    int
 }
 
 // nextSegment parses the segment at the start of segs and returns it and
@@ -304,7 +326,7 @@ func nextSegment(segs []byte) (seg segment, rest []byte, ok bool) {
 		return seg, nil, false
 	}
 	seg = segment{
-		conv: binary.LittleEndian.Uint32(segs), cmd: segs[4],
+		conv: binary.LittleEndian.Uint32(segs), cmd: segs[4], ts: binary.LittleEndian.Uint32(segs[8:]),
 		sn: binary.LittleEndian.Uint32(segs[12:]), una: binary.LittleEndian.Uint32(segs[16:]),
 		dataSize: int(size),
 	}

@@ -394,7 +394,7 @@ func (p *Peer) count(now time.Time, segs []byte) {
 			first = false
 			p.acks.resent(seg.sn)
 		}
-		p.rtts.send(seg.sn, now, first)
+		p.rtts.send(seg.sn, seg.ts, now, first)
 	}
 	if pushes == 0 {
 		return
@@ -417,7 +417,9 @@ func (p *Peer) received(now time.Time, segs []byte) (acked bool) {
 		switch seg.cmd {
 		case kcpCmdAck:
 			p.acks.ack(seg.sn)
-			p.rtts.acked(seg.sn, now)
+			if p.rtts.acked(seg.sn, seg.ts, now) {
+				p.ctl.Spurious(1)
+			}
 		case kcpCmdPush:
 			p.span.received(seg.sn)
 		}

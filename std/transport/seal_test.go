@@ -280,6 +280,48 @@ func TestSealConnCountsResentSegmentsAsResidualLoss(t *testing.T) {
 	}
 }
 
+// A resend the peer's ACK shows unneeded (it echoes the timestamp of the
+// first copy: that one arrived, or FEC rebuilt it) is not residual loss;
+// one whose ACK echoes the resend's timestamp is.
+func TestSealConnDoesNotCountSpuriousResendsAsResidualLoss(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	clock := time.Unix(1000, 0)
+	s.now = func() time.Time { return clock }
+	to := &net.UDPAddr{} // where recordConn's packets come from
+	seq := uint32(0)
+	send := func(ts uint32, sns ...uint32) {
+		var segs [][]byte
+		for _, sn := range sns {
+			seg := pushSeg(sn, 10)
+			binary.LittleEndian.PutUint32(seg[8:], ts)
+			segs = append(segs, seg)
+		}
+		s.WriteTo(fecPacket(seq, fecTypeData, segs...), to)
+		seq++
+	}
+	for sn := uint32(0); sn < 1000; sn += 2 {
+		send(100, sn, sn+1)
+	}
+	for sn := uint32(0); sn < 100; sn++ {
+		send(150, sn) // sent again at ts 150
+	}
+	// ACKs: 60 of the hundred echo the first copy's ts, 40 the resend's.
+	for sn := uint32(0); sn < 100; sn++ {
+		ack := ackSeg(0, sn, 0)
+		ts := uint32(150)
+		if sn < 60 {
+			ts = 100
+		}
+		binary.LittleEndian.PutUint32(ack[8:], ts)
+		receive(t, s, rc, fecPacket(seq, fecTypeData, ack))
+	}
+	clock = clock.Add(time.Second)
+	send(1100, 1000)
+	if want, got := 40.0/1101, s.Peer(to).State().Loss; got < want-1e-9 || got > want+1e-9 {
+		t.Fatalf("residual loss %.4f, want %.4f: the 40 resends that were needed, not the 60 spurious", got, want)
+	}
+}
+
 // TestSealConnSkipsPacketsThatDoNotOpen feeds garbage, then a packet kcp-go
 // would seal: the garbage is counted as a checksum error and skipped.
 func TestSealConnSkipsPacketsThatDoNotOpen(t *testing.T) {
