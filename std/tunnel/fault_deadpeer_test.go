@@ -85,6 +85,7 @@ func deadPeerClient(remote string) config.Client {
 	c := config.DefaultClient()
 	testCommon(&c.Common)
 	c.KeepAlive, c.RemoteAddr = deadPeerKeepalive(), remote
+	c.Conn = 1 // the stream in flight shares the session the new connections probe
 	return c
 }
 
