@@ -49,11 +49,12 @@ func (l *slotLoad) setSource(cc *countingConn) {
 	}
 }
 
-// read decays the slot's recent bytes to now, adds what its session moved
-// since the last read (as if just now: reads come only when a connection
-// is placed, so a busy slot may look busy for longer than it was), and
-// returns them with the active connections.
-func (l *slotLoad) read(now time.Time) (recent float64, active int) {
+// view decays the slot's recent bytes to now and adds what its session
+// moved since the last view (as if just now: views come only when a
+// connection is placed, so a busy slot may look busy for longer than it
+// was). A slot with no connection open has nothing queued, whatever it
+// moved: its bytes count as none.
+func (l *slotLoad) view(now time.Time) slotView {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.at.IsZero() {
@@ -65,19 +66,11 @@ func (l *slotLoad) read(now time.Time) (recent float64, active int) {
 		l.recent += float64(total - l.last)
 		l.last = total
 	}
-	return l.recent, l.active
-}
-
-// view reads the slot for pickSlot: a slot with no connection open has
-// nothing queued, whatever it moved.
-func (l *slotLoad) view(now time.Time) slotView {
-	bytes, active := l.read(now)
-	if active == 0 {
-		bytes = 0
+	v := slotView{active: l.active, picked: l.picked}
+	if l.active > 0 {
+		v.bytes = l.recent
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slotView{bytes: bytes, active: active, picked: l.picked}
+	return v
 }
 
 // join counts a connection placed on the slot by pick seq; leave undoes
