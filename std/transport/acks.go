@@ -194,9 +194,9 @@ func rttRingFor(sndwnd int) int {
 // For a segment sent again it keeps the KCP timestamp of the last copy:
 // the peer's ACK echoes the timestamp of the copy it got, so an ACK with
 // an older one shows the resend was not needed (the first copy arrived
-// late, or FEC rebuilt it). kcp-go resends what FEC repairs as soon as
-// two later segments are acknowledged, so most resends on a link FEC
-// covers are such.
+// late, or FEC rebuilt it). kcp-go's fast resend needs only two later
+// segments acknowledged, so it can resend what FEC is about to rebuild,
+// and its timeout resends segments whose ACKs are merely late.
 type rttTrack struct {
 	sent []sentAt // size entries (a power of two), made at the first send
 	size int
