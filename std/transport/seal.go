@@ -35,13 +35,6 @@ const (
 	peerIdleExpiry = 5 * time.Minute
 )
 
-// Sealed reports whether c's sessions run over a SealConn: under the
-// rate control (c.RateControl: --sendctl rate, or --mode auto with FEC on
-// and a cipher kcp-go applies as nonce + CRC32 + block cipher, or none at
-// all). aes-128-gcm keeps kcp-go's own sealing. Under --mode auto the
-// sender also chooses its parity per peer.
-func Sealed(c *config.Common) bool { return c.RateControl() }
-
 // SealConn is a packet socket that does what kcp-go does to a packet
 // after FEC (encryption and the CRC32 check) itself, byte for byte the
 // same on the wire, so that it sees the FEC and KCP headers in the clear
@@ -197,13 +190,14 @@ func (s *SealConn) sendData(p []byte, addr net.Addr) {
 	if len(segs) == 0 {
 		return
 	}
+	now := s.now()
 	s.mu.Lock()
-	peer := s.peerLocked(addr, s.now())
+	peer := s.peerLocked(addr, now)
 	s.mu.Unlock()
-	if hasPush(segs) {
-		peer.pace(s.now(), len(p)+s.header)
+	if hasPush(segs) && peer.pace(now, len(p)+s.header) {
+		now = s.now()
 	}
-	peer.count(s.now(), segs)
+	peer.count(now, segs)
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
@@ -303,11 +297,12 @@ func (p *Peer) SetPace(bytesPerSecond float64) {
 	p.rate.Store(uint64(max(bytesPerSecond, 0)))
 }
 
-// pace waits until a packet of size bytes may leave.
-func (p *Peer) pace(now time.Time, size int) {
+// pace waits until a packet of size bytes may leave, and reports
+// whether it waited.
+func (p *Peer) pace(now time.Time, size int) (waited bool) {
 	rate := p.rate.Load()
 	if rate == 0 {
-		return
+		return false
 	}
 	p.paceMu.Lock()
 	at := p.paceNext
@@ -318,7 +313,9 @@ func (p *Peer) pace(now time.Time, size int) {
 	p.paceMu.Unlock()
 	if d := at.Sub(now); d > paceAhead {
 		time.Sleep(d)
+		return true
 	}
+	return false
 }
 
 // Gone returns how many segments from the peer's una up it has

@@ -91,8 +91,8 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if (seal != nil) != Sealed(sc) {
-					t.Fatalf("Listen returned SealConn %v, Sealed = %v", seal, Sealed(sc))
+				if (seal != nil) != sc.RateControl() {
+					t.Fatalf("Listen returned SealConn %v, RateControl = %v", seal, sc.RateControl())
 				}
 				echoOnce(t, l, sc)
 				dial := func(ctx context.Context, raddr string) (net.PacketConn, net.Addr, error) {
@@ -104,8 +104,8 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				if (PeerOf(s) != nil) != Sealed(cc) {
-					t.Fatalf("PeerOf = %v, Sealed = %v", PeerOf(s), Sealed(cc))
+				if (PeerOf(s) != nil) != cc.RateControl() {
+					t.Fatalf("PeerOf = %v, RateControl = %v", PeerOf(s), cc.RateControl())
 				}
 				want := make([]byte, 256<<10)
 				rand.Read(want)
@@ -123,7 +123,7 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 	}
 }
 
-func TestSealedUnderTheRateControlWithFECAndAClassicCipher(t *testing.T) {
+func TestSealConnUnderTheRateControlWithFECAndAClassicCipher(t *testing.T) {
 	for _, tc := range []struct {
 		mode, sendctl, cipher string
 		ps                    int
@@ -139,8 +139,8 @@ func TestSealedUnderTheRateControlWithFECAndAClassicCipher(t *testing.T) {
 	} {
 		c := commonFor(t, tc.mode, tc.cipher)
 		c.ParityShard, c.SendCtl = tc.ps, tc.sendctl
-		if got := Sealed(c); got != tc.want {
-			t.Errorf("Sealed(mode %s, sendctl %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.sendctl, tc.cipher, tc.ps, got, tc.want)
+		if got := c.RateControl(); got != tc.want {
+			t.Errorf("RateControl(mode %s, sendctl %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.sendctl, tc.cipher, tc.ps, got, tc.want)
 		}
 	}
 }

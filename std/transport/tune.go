@@ -11,11 +11,11 @@ import (
 
 // TuneSession applies the per-session KCP settings of wire.md §8 in
 // kcptun's order. Both roles call it for every session. On a SealConn
-// (Sealed(c)) kcp-go's MTU leaves room for the header the SealConn adds,
+// (c.RateControl()) kcp-go's MTU leaves room for the header the SealConn adds,
 // so the packets on the wire are no larger than --mtu.
 func TuneSession(s *kcp.UDPSession, c *config.Common) {
 	mtu := c.MTU
-	if Sealed(c) {
+	if c.RateControl() {
 		mtu -= crypt.Overhead(c.Crypt)
 	}
 	s.SetStreamMode(true)

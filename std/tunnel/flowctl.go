@@ -78,7 +78,7 @@ func (w *writeTimer) wait(now time.Time, n int) {
 
 // flowTuner runs one session's send control and applies its decisions
 // to the session: a flow.Controller (delay based) in general, or, on a
-// SealConn (--mode auto), a flow.RateController fed with the ACKs the
+// SealConn (under the rate control), a flow.RateController fed with the ACKs the
 // SealConn reads, whose pace the SealConn keeps. Under --mode auto it
 // also sizes the receive window (flow.RecvWindow) and tells the parity
 // controller the RTT.
@@ -92,7 +92,7 @@ type flowTuner struct {
 
 	mu          sync.Mutex
 	ctl         *flow.Controller     // without a SealConn
-	rate        *flow.RateController // on a SealConn (--mode auto): it sees the ACKs
+	rate        *flow.RateController // on a SealConn (the rate control): it sees the ACKs
 	lastBlocked int64                // timer.blocked at the previous sample, to tell idle sessions
 	ctlWnd      atomic.Int64         // the controller's window
 	kcpWnd      atomic.Int64         // the send window kcp-go has
@@ -117,7 +117,9 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 	if parity != nil {
 		parity.OnAck(t.resize)
 		t.rate = flow.NewRate(p)
-		t.apply(t.rate.Decision())
+		d := t.rate.Decision()
+		t.apply(d)
+		t.rampWindow(time.Now(), d)
 	} else {
 		t.ctl = flow.New(p)
 		t.apply(t.ctl.Decision())
@@ -129,10 +131,11 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 	return t, t.timer
 }
 
+// apply gives the session a decision's interval and pacing, and the
+// delay control's window; the rate control's goes through rampWindow.
 func (t *flowTuner) apply(d flow.Decision) {
-	if t.rate == nil || t.rampAt.IsZero() {
+	if t.rate == nil {
 		t.setSendWindow(d.Wnd)
-		t.ramped = float64(d.Wnd)
 	}
 	t.sess.SetNoDelay(-1, d.Interval, -1, -1)
 	if t.rate != nil {
@@ -143,7 +146,7 @@ func (t *flowTuner) apply(d flow.Decision) {
 }
 
 // rampWindow moves the window kcp-go gets toward the rate control's: down
-// at once, up no faster than the pacer sends. kcp-go emits at once what a
+// at once, up no faster than the pacer sends (the first call sets it). kcp-go emits at once what a
 // larger window allows, and what waits in the pacer longer than kcp-go's
 // retransmission timeout allows goes out twice (after a drain, the
 // window doubles within a sample).

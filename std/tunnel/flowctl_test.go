@@ -49,6 +49,13 @@ func TestRateControlOnAFixedMode(t *testing.T) {
 	if len(infos) == 0 {
 		t.Fatal("no server session")
 	}
+	p.server.layers.sessions.mu.Lock()
+	for _, e := range p.server.layers.sessions.entries {
+		if e.flow == nil || e.flow.rate == nil {
+			t.Errorf("a server session runs without the rate control")
+		}
+	}
+	p.server.layers.sessions.mu.Unlock()
 	for _, si := range infos {
 		switch flow.Phase(si.SendPhase) {
 		case flow.PhaseStartup, flow.PhaseDrain, flow.PhaseProbe:
