@@ -54,6 +54,15 @@ func (c Common) RateControl() bool {
 	return (c.SendCtl == SendCtlRate || c.Auto() && c.SendCtl != SendCtlOff) && c.canSeeACKs()
 }
 
+// SeesACKs reports whether sessions run on a transport.SealConn, which
+// seals the packets itself and so reads the peer's ACKs: under any send
+// control (--sendctl delay or rate, --mode auto) where FEC is on and the
+// cipher is not aes-128-gcm. The delay control then counts only segments
+// in flight in its window, not those acknowledged above a hole.
+func (c Common) SeesACKs() bool {
+	return c.SendCtl != SendCtlOff && c.canSeeACKs()
+}
+
 func (c Common) canSeeACKs() bool {
 	return c.DataShard > 0 && c.ParityShard > 0 && !crypt.AEAD(c.Crypt)
 }

@@ -56,7 +56,7 @@ func Dial(ctx context.Context, dial PacketDialer, raddr string, block kcp.BlockC
 		pc.Close()
 		return nil, fmt.Errorf("conversation id: %w", err)
 	}
-	if c.RateControl() { // the rate control reads the ACKs: kcp-go seals nothing itself
+	if c.SeesACKs() { // the send control reads the ACKs: kcp-go seals nothing itself
 		pc, block = NewSealConn(pc, block, c), nil
 	}
 	s, err := kcp.NewConn4(binary.LittleEndian.Uint32(b[:]), addr, block, c.DataShard, c.ParityShard, true, pc)
@@ -70,11 +70,11 @@ func Dial(ctx context.Context, dial PacketDialer, raddr string, block kcp.BlockC
 }
 
 // Listen serves KCP on pc. The returned listener does not own pc: the
-// caller closes pc after closing the listener. When c.RateControl(), kcp-go
+// caller closes pc after closing the listener. When c.SeesACKs(), kcp-go
 // runs on a SealConn around pc, returned too (nil otherwise).
 func Listen(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common, log *slog.Logger) (*kcp.Listener, *SealConn, error) {
 	var sc *SealConn
-	if c.RateControl() { // the rate control reads the ACKs: kcp-go seals nothing itself
+	if c.SeesACKs() { // the send control reads the ACKs: kcp-go seals nothing itself
 		sc = NewSealConn(pc, block, c)
 		pc, block = sc, nil
 	}
@@ -87,7 +87,7 @@ func Listen(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common, log *slog
 }
 
 // PeerOf returns the parity state of a client session's peer when the
-// session runs on a SealConn (Dial made it under the rate control), or nil.
+// session runs on a SealConn (Dial made it so: config.Common.SeesACKs), or nil.
 func PeerOf(s *kcp.UDPSession) *Peer {
 	var p *Peer
 	s.Control(func(pc net.PacketConn) error {

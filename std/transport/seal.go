@@ -46,7 +46,8 @@ const (
 //
 // It also reads the ACKs each peer sends back and the segments it sends
 // us (Peer: Delivered, Lost, Gone, InFlight, TakeRTT, TakeRecvSpan), for
-// --mode auto's rate control, and paces the data packets to each peer at
+// the send control (Gone for either control's window, the rest for the
+// rate control), and paces the data packets to each peer at
 // the rate that control sets (Peer.SetPace); packets of ACKs alone go at
 // once.
 //

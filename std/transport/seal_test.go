@@ -68,7 +68,7 @@ func echoOnce(t *testing.T, l *kcp.Listener, c *config.Common) {
 
 // TestSealConnInteroperatesWithKcpGoCipher runs a session between an end
 // on a SealConn (--mode auto) and an end where kcp-go seals the packets
-// itself (a fixed mode, what kcptun does), both ways round, for each kind
+// itself (--sendctl off, what kcptun does), both ways round, for each kind
 // of cipher a SealConn takes: the bytes on the wire must be the same.
 func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 	for _, cipher := range []string{"aes", "salsa20", "none", "null"} {
@@ -79,6 +79,7 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				cc, sc := commonFor(t, "fast3", cipher), commonFor(t, config.ModeAuto, cipher)
+				cc.SendCtl = config.SendCtlOff
 				if sealedClient {
 					cc, sc = sc, cc
 				}
@@ -91,8 +92,8 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if (seal != nil) != sc.RateControl() {
-					t.Fatalf("Listen returned SealConn %v, RateControl = %v", seal, sc.RateControl())
+				if (seal != nil) != sc.SeesACKs() {
+					t.Fatalf("Listen returned SealConn %v, SeesACKs = %v", seal, sc.SeesACKs())
 				}
 				echoOnce(t, l, sc)
 				dial := func(ctx context.Context, raddr string) (net.PacketConn, net.Addr, error) {
@@ -104,8 +105,8 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				if (PeerOf(s) != nil) != cc.RateControl() {
-					t.Fatalf("PeerOf = %v, RateControl = %v", PeerOf(s), cc.RateControl())
+				if (PeerOf(s) != nil) != cc.SeesACKs() {
+					t.Fatalf("PeerOf = %v, SeesACKs = %v", PeerOf(s), cc.SeesACKs())
 				}
 				want := make([]byte, 256<<10)
 				rand.Read(want)
@@ -123,24 +124,29 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 	}
 }
 
-func TestSealConnUnderTheRateControlWithFECAndAClassicCipher(t *testing.T) {
+// Sessions run on a SealConn under any send control that can read the
+// ACKs (FEC on, a cipher other than aes-128-gcm); the rate control runs
+// under --mode auto and --sendctl rate only.
+func TestSealConnUnderASendControlWithFECAndAClassicCipher(t *testing.T) {
 	for _, tc := range []struct {
 		mode, sendctl, cipher string
 		ps                    int
-		want                  bool
+		seal, rate            bool
 	}{
-		{config.ModeAuto, config.SendCtlDelay, "aes", 3, true},
-		{config.ModeAuto, config.SendCtlDelay, "null", 3, true},
-		{config.ModeAuto, config.SendCtlDelay, "aes-128-gcm", 3, false},
-		{config.ModeAuto, config.SendCtlDelay, "aes", 0, false},
-		{"fast3", config.SendCtlDelay, "aes", 3, false},
-		{"fast3", config.SendCtlRate, "aes", 3, true},
-		{"fast3", config.SendCtlOff, "aes", 3, false},
+		{config.ModeAuto, config.SendCtlDelay, "aes", 3, true, true},
+		{config.ModeAuto, config.SendCtlDelay, "null", 3, true, true},
+		{config.ModeAuto, config.SendCtlDelay, "aes-128-gcm", 3, false, false},
+		{config.ModeAuto, config.SendCtlDelay, "aes", 0, false, false},
+		{"fast3", config.SendCtlDelay, "aes", 3, true, false},
+		{"fast3", config.SendCtlDelay, "aes-128-gcm", 3, false, false},
+		{"fast3", config.SendCtlDelay, "aes", 0, false, false},
+		{"fast3", config.SendCtlRate, "aes", 3, true, true},
+		{"fast3", config.SendCtlOff, "aes", 3, false, false},
 	} {
 		c := commonFor(t, tc.mode, tc.cipher)
 		c.ParityShard, c.SendCtl = tc.ps, tc.sendctl
-		if got := c.RateControl(); got != tc.want {
-			t.Errorf("RateControl(mode %s, sendctl %s, crypt %s, ps %d) = %v, want %v", tc.mode, tc.sendctl, tc.cipher, tc.ps, got, tc.want)
+		if seal, rate := c.SeesACKs(), c.RateControl(); seal != tc.seal || rate != tc.rate {
+			t.Errorf("mode %s, sendctl %s, crypt %s, ps %d: SeesACKs %v RateControl %v, want %v %v", tc.mode, tc.sendctl, tc.cipher, tc.ps, seal, rate, tc.seal, tc.rate)
 		}
 	}
 }

@@ -11,11 +11,11 @@ import (
 
 // TuneSession applies the per-session KCP settings of wire.md §8 in
 // kcptun's order. Both roles call it for every session. On a SealConn
-// (c.RateControl()) kcp-go's MTU leaves room for the header the SealConn adds,
+// (c.SeesACKs()) kcp-go's MTU leaves room for the header the SealConn adds,
 // so the packets on the wire are no larger than --mtu.
 func TuneSession(s *kcp.UDPSession, c *config.Common) {
 	mtu := c.MTU
-	if c.RateControl() {
+	if c.SeesACKs() {
 		mtu -= crypt.Overhead(c.Crypt)
 	}
 	s.SetStreamMode(true)

@@ -77,11 +77,12 @@ func (w *writeTimer) wait(now time.Time, n int) {
 }
 
 // flowTuner runs one session's send control and applies its decisions
-// to the session: a flow.Controller (delay based) in general, or, on a
-// SealConn (under the rate control), a flow.RateController fed with the ACKs the
-// SealConn reads, whose pace the SealConn keeps. Under --mode auto it
-// also sizes the receive window (flow.RecvWindow) and tells the parity
-// controller the RTT.
+// to the session: a flow.Controller (delay based) in general, or, under
+// the rate control, a flow.RateController fed with the ACKs the SealConn
+// reads, whose pace the SealConn keeps. On a SealConn (config.Common.SeesACKs)
+// either window counts only the segments in flight: resize adds those
+// acknowledged above a hole. Under --mode auto it also sizes the receive
+// window (flow.RecvWindow) and tells the parity controller the RTT.
 type flowTuner struct {
 	sess   *kcp.UDPSession
 	timer  *writeTimer
@@ -91,8 +92,8 @@ type flowTuner struct {
 	read   func() uint64    // bytes read from the session so far (set by openSession)
 
 	mu          sync.Mutex
-	ctl         *flow.Controller     // without a SealConn
-	rate        *flow.RateController // on a SealConn (the rate control): it sees the ACKs
+	ctl         *flow.Controller     // the delay control
+	rate        *flow.RateController // the rate control (on a SealConn: it reads the ACKs)
 	lastBlocked int64                // timer.blocked at the previous sample, to tell idle sessions
 	ctlWnd      atomic.Int64         // the controller's window
 	kcpWnd      atomic.Int64         // the send window kcp-go has
@@ -116,6 +117,8 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 	p := flow.Params{MaxWnd: c.SndWnd, Interval: c.Interval, SegBytes: c.SegmentBytes()}
 	if parity != nil {
 		parity.OnAck(t.resize)
+	}
+	if parity != nil && c.RateControl() {
 		t.rate = flow.NewRate(p)
 		d := t.rate.Decision()
 		t.apply(d)

@@ -30,7 +30,7 @@ type Server struct {
 	draining bool                           // no new sessions or streams (Shutdown or Close)
 	closed   bool                           // Close has torn everything down
 	conns    map[net.PacketConn]struct{}    // sockets being served
-	seals    map[string]*transport.SealConn // under the rate control: by local address (config.Common.RateControl)
+	seals    map[string]*transport.SealConn // by local address, when the sessions run on SealConns (config.Common.SeesACKs)
 	sessions map[*smux.Session]struct{}
 	streams  sync.WaitGroup // copy loops in flight
 	sessWG   sync.WaitGroup // session goroutines
