@@ -52,8 +52,9 @@ const (
 // once.
 //
 // kcp-go's batched socket calls (sendmmsg, recvmmsg) need the bare UDP
-// socket, so a session on a SealConn sends and receives a packet per
-// system call.
+// socket, so kcp-go reads and writes a SealConn a packet per call. The
+// SealConn reads a UDP socket many packets per system call itself
+// (batchReader); it sends a packet per system call.
 type SealConn struct {
 	net.PacketConn
 	block  kcp.BlockCrypt // nil: no cipher ("null")
@@ -63,6 +64,7 @@ type SealConn struct {
 	rtts   int              // each peer's rttTrack size
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
+	batch  *batchReader     // nil: PacketConn is not a UDP socket
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
@@ -81,6 +83,7 @@ func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *Sea
 		s.header = sealHeader
 	}
 	s.pool.New = func() any { b := make([]byte, sealBufSize); return &b }
+	s.batch = newBatchReader(pc)
 	return s
 }
 
@@ -207,7 +210,7 @@ func (s *SealConn) sendData(p []byte, addr net.Addr) {
 // than the header is skipped.
 func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := s.PacketConn.ReadFrom(p)
+		n, addr, err := s.readPacket(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -235,6 +238,15 @@ func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
+}
+
+// readPacket reads the next packet as it came, several per system call
+// on a UDP socket.
+func (s *SealConn) readPacket(p []byte) (int, net.Addr, error) {
+	if s.batch != nil {
+		return s.batch.ReadFrom(p)
+	}
+	return s.PacketConn.ReadFrom(p)
 }
 
 // Peer is what a SealConn knows of one peer: the parity it is sent, and
