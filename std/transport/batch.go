@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"net"
 	"sync"
 
@@ -58,4 +59,150 @@ func (r *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 	m := &r.msgs[r.next]
 	r.next++
 	return copy(p, m.Buffers[0][:m.N]), m.Addr, nil
+}
+
+// writeBatchSize is how many packets one sendmmsg may carry, and
+// writeQueueMax how many sealed packets may wait for the socket before a
+// writer waits for room.
+const (
+	writeBatchSize = 64
+	writeQueueMax  = writeBatchSize
+)
+
+// batchWriter sends the packets handed to it many per system call
+// (sendmmsg on Linux), as kcp-go does on a bare socket: kcp-go writes a
+// SealConn a packet per call, a flush's worth at a time. The first packet
+// queued starts a goroutine that sends what is queued, batch after batch,
+// while the packets behind it are sealed, and ends when the queue is
+// empty; so nothing runs while nothing is sent, and nothing needs
+// stopping.
+type batchWriter struct {
+	conn interface {
+		WriteBatch(ms []ipv4.Message, flags int) (int, error)
+	}
+	free func(*[]byte) // takes back a packet's buffer once sent
+
+	mu      sync.Mutex
+	room    sync.Cond // signalled when the sender takes the queue, and when it ends
+	queue   []queued
+	sending bool             // a sender goroutine is running
+	errs    map[string]error // a failed send, told to the next write to its address
+	msgs    []ipv4.Message   // the sender's, reused
+	batch   []queued         // the sender's, reused
+}
+
+type queued struct {
+	buf  *[]byte
+	n    int
+	addr net.Addr
+}
+
+// newBatchWriter returns a batchWriter on pc, or nil when pc is not a UDP
+// socket (fake TCP, a test link): those are written a packet per call.
+// free takes back each buffer handed to send, once it is sent.
+func newBatchWriter(pc net.PacketConn, free func(*[]byte)) *batchWriter {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return nil
+	}
+	w := &batchWriter{free: free, msgs: make([]ipv4.Message, writeBatchSize)}
+	w.room.L = &w.mu
+	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+		w.conn = ipv4.NewPacketConn(uc)
+	} else {
+		w.conn = ipv6.NewPacketConn(uc)
+	}
+	for i := range w.msgs {
+		w.msgs[i].Buffers = make([][]byte, 1)
+	}
+	return w
+}
+
+// send queues (*buf)[:n] for addr and takes buf; it returns the error of
+// an earlier packet to addr that failed, if one did (that packet is lost,
+// as a failed write's is).
+func (w *batchWriter) send(buf *[]byte, n int, addr net.Addr) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.errs) > 0 {
+		if err, ok := w.errs[addr.String()]; ok {
+			delete(w.errs, addr.String())
+			w.free(buf)
+			return err
+		}
+	}
+	for len(w.queue) >= writeQueueMax {
+		w.room.Wait()
+	}
+	w.queue = append(w.queue, queued{buf, n, addr})
+	if !w.sending {
+		w.sending = true
+		go w.run()
+	}
+	return nil
+}
+
+// run sends the queue until it is empty.
+func (w *batchWriter) run() {
+	w.mu.Lock()
+	for len(w.queue) > 0 {
+		w.batch, w.queue = w.queue, w.batch[:0]
+		w.room.Broadcast()
+		w.mu.Unlock()
+		failed := w.write(w.batch)
+		clear(w.batch)
+		w.mu.Lock()
+		for _, f := range failed {
+			if w.errs == nil {
+				w.errs = make(map[string]error)
+			}
+			w.errs[f.addr] = f.err
+		}
+	}
+	w.sending = false
+	w.room.Broadcast()
+	w.mu.Unlock()
+}
+
+// drain returns once every packet queued before it has been sent (or
+// has failed).
+func (w *batchWriter) drain() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.sending {
+		w.room.Wait()
+	}
+}
+
+type sendFailure struct {
+	addr string
+	err  error
+}
+
+// write sends batch, writeBatchSize packets per call; a packet the socket
+// refuses is skipped and reported.
+func (w *batchWriter) write(batch []queued) (failed []sendFailure) {
+	for len(batch) > 0 {
+		k := min(len(batch), len(w.msgs))
+		for i, q := range batch[:k] {
+			w.msgs[i].Buffers[0] = (*q.buf)[:q.n]
+			w.msgs[i].Addr = q.addr
+		}
+		n, err := w.conn.WriteBatch(w.msgs[:k], 0)
+		n = max(n, 0)
+		switch {
+		case errors.Is(err, net.ErrClosed): // nothing more goes out
+			n = len(batch)
+			failed = append(failed, sendFailure{batch[0].addr.String(), err})
+		case err != nil:
+			failed = append(failed, sendFailure{batch[n].addr.String(), err})
+			n++ // skip the packet that failed
+		}
+		for i := range n {
+			w.free(batch[i].buf)
+			w.msgs[i].Buffers[0], w.msgs[i].Addr = nil, nil
+		}
+		batch = batch[n:]
+	}
+	return failed
 }

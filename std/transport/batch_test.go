@@ -2,9 +2,15 @@ package transport
 
 import (
 	"bytes"
+	"errors"
 	"net"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kcptun-go/tunnel/std/crypt"
+	"github.com/kcptun-go/tunnel/std/internal/testnet"
 )
 
 // A SealConn on a UDP socket reads several packets per system call and
@@ -13,27 +19,11 @@ import (
 func TestBatchReaderHandsOutEachPacketInOrder(t *testing.T) {
 	for _, network := range []string{"udp4", "udp6"} {
 		t.Run(network, func(t *testing.T) {
-			host := "127.0.0.1:0"
-			if network == "udp6" {
-				host = "[::1]:0"
-			}
-			rx, err := net.ListenPacket(network, host)
-			if err != nil {
-				t.Skipf("no %s loopback here: %v", network, err)
-			}
-			defer rx.Close()
+			socks := loopbackSockets(t, network, 3)
+			rx, senders := socks[0], socks[1:]
 			r := newBatchReader(rx)
 			if r == nil {
 				t.Fatal("no batch reader on a UDP socket")
-			}
-			var senders []net.PacketConn
-			for range 2 {
-				tx, err := net.ListenPacket(network, host)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tx.Close()
-				senders = append(senders, tx)
 			}
 			const packets = 2*readBatchSize + 5 // more than one batch; small, so the socket buffer holds them all
 			for i := range packets {
@@ -66,4 +56,166 @@ func TestNoBatchReaderOffUDP(t *testing.T) {
 	if r := newBatchReader(&recordConn{in: make(chan []byte)}); r != nil {
 		t.Fatal("batch reader on a conn that is not a UDP socket")
 	}
+}
+
+// A SealConn on a UDP socket sends many packets per system call and
+// still puts each on the wire whole, in the order kcp-go wrote them, to
+// its address, and gives every buffer back once it is out.
+func TestBatchWriterSendsEachPacketInOrder(t *testing.T) {
+	for _, network := range []string{"udp4", "udp6"} {
+		t.Run(network, func(t *testing.T) {
+			socks := loopbackSockets(t, network, 3)
+			tx, rxs := socks[0], socks[1:]
+			var freed atomic.Int32
+			w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) })
+			if w == nil {
+				t.Fatal("no batch writer on a UDP socket")
+			}
+			const packets = writeQueueMax + 2*writeBatchSize + 5 // more than the queue holds
+			for i := range packets {
+				b := bytes.Repeat([]byte{byte(i)}, 1+i%200)
+				if err := w.send(&b, len(b), rxs[i%2].LocalAddr()); err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+			}
+			w.drain()
+			if n := freed.Load(); n != packets {
+				t.Errorf("%d buffers given back, want %d", n, packets)
+			}
+			buf := make([]byte, 300)
+			for _, rx := range rxs {
+				rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+			}
+			for i := range packets {
+				n, addr, err := rxs[i%2].ReadFrom(buf)
+				if err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+				if want := bytes.Repeat([]byte{byte(i)}, 1+i%200); !bytes.Equal(buf[:n], want) {
+					t.Fatalf("packet %d: %d bytes starting %v, want %d bytes of %d", i, n, buf[:min(n, 4)], len(want), byte(i))
+				}
+				if got, want := addr.String(), tx.LocalAddr().String(); got != want {
+					t.Fatalf("packet %d from %s, want %s", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A packet the socket refuses is reported to the next write to its
+// address, as a write of it would have been, and to no other; the
+// packets queued around it still go out.
+func TestBatchWriterReportsAFailedSendToItsAddress(t *testing.T) {
+	tx, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	rx, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	other := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: rx.LocalAddr().(*net.UDPAddr).Port}
+	w := newBatchWriter(tx, func(*[]byte) {})
+	small, huge := []byte("before"), make([]byte, 70000) // more than a UDP datagram holds
+	after := []byte("after")
+	bad := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	for _, q := range []struct {
+		b    *[]byte
+		addr net.Addr
+	}{{&small, rx.LocalAddr()}, {&huge, bad}, {&after, other}} {
+		if err := w.send(q.b, len(*q.b), q.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.drain()
+	if err := w.send(&small, len(small), rx.LocalAddr()); err != nil {
+		t.Errorf("a write to another address got %v, want none", err)
+	}
+	if err := w.send(&small, len(small), bad); err == nil || !errors.Is(err, syscall.EMSGSIZE) {
+		t.Errorf("the next write to the refused packet's address got %v, want EMSGSIZE", err)
+	}
+	if err := w.send(&small, len(small), bad); err != nil {
+		t.Errorf("the write after that got %v, want none (the error is told once)", err)
+	}
+	w.drain()
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	for _, want := range []string{"before", "after", "before"} {
+		n, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(buf[:n]) != want {
+			t.Fatalf("read %q, want %q", buf[:n], want)
+		}
+	}
+}
+
+// Closing a SealConn sends what kcp-go wrote before it (its last ACKs,
+// a session's close) rather than dropping it with the socket.
+func TestSealConnCloseSendsWhatIsQueued(t *testing.T) {
+	testnet.CheckLeaks(t)
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	c := commonFor(t, "fast3", "aes")
+	block, err := crypt.New(c.Crypt, c.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSealConn(pc, block, c)
+	const packets = 2 * writeBatchSize
+	for i := range packets {
+		if _, err := s.WriteTo(fecPacket(uint32(i), fecTypeData, pushSeg(uint32(i), 10)), rx.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1500)
+	for i := range packets {
+		if _, _, err := rx.ReadFrom(buf); err != nil {
+			t.Fatalf("packet %d of %d: %v", i, packets, err)
+		}
+	}
+	// kcp-go learns that the socket is gone: a write after Close is
+	// dropped, and the one after it fails.
+	for i := range 2 {
+		_, err := s.WriteTo(fecPacket(0, fecTypeData, pushSeg(0, 10)), rx.LocalAddr())
+		if i == 1 && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("a write after Close got %v, want net.ErrClosed", err)
+		}
+		s.out.drain()
+	}
+}
+
+// loopbackSockets returns n UDP sockets on network's loopback address,
+// closed when the test ends; it skips the test where that network has no
+// loopback (IPv6 off).
+func loopbackSockets(t *testing.T, network string, n int) []net.PacketConn {
+	t.Helper()
+	host := "127.0.0.1:0"
+	if network == "udp6" {
+		host = "[::1]:0"
+	}
+	var socks []net.PacketConn
+	for range n {
+		pc, err := net.ListenPacket(network, host)
+		if err != nil {
+			t.Skipf("no %s loopback here: %v", network, err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		socks = append(socks, pc)
+	}
+	return socks
 }

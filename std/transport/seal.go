@@ -53,8 +53,8 @@ const (
 //
 // kcp-go's batched socket calls (sendmmsg, recvmmsg) need the bare UDP
 // socket, so kcp-go reads and writes a SealConn a packet per call. The
-// SealConn reads a UDP socket many packets per system call itself
-// (batchReader); it sends a packet per system call.
+// SealConn reads and writes a UDP socket many packets per system call
+// itself (batchReader, batchWriter).
 type SealConn struct {
 	net.PacketConn
 	block  kcp.BlockCrypt // nil: no cipher ("null")
@@ -65,6 +65,7 @@ type SealConn struct {
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
 	batch  *batchReader     // nil: PacketConn is not a UDP socket
+	out    *batchWriter     // nil: PacketConn is not a UDP socket
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
@@ -84,7 +85,16 @@ func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *Sea
 	}
 	s.pool.New = func() any { b := make([]byte, sealBufSize); return &b }
 	s.batch = newBatchReader(pc)
+	s.out = newBatchWriter(pc, func(b *[]byte) { s.pool.Put(b) })
 	return s
+}
+
+// Close sends the packets still queued, then closes the socket.
+func (s *SealConn) Close() error {
+	if s.out != nil {
+		s.out.drain()
+	}
+	return s.PacketConn.Close()
 }
 
 // Overhead is what the SealConn adds to each packet kcp-go hands it.
@@ -158,18 +168,27 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if typ == fecTypeData {
 		s.sendData(p, addr)
 	}
-	if s.block == nil {
+	if s.block == nil && s.out == nil {
 		return s.PacketConn.WriteTo(p, addr)
 	}
 	bp := s.pool.Get().(*[]byte)
-	defer s.pool.Put(bp)
 	buf := (*bp)[:s.header+len(p)]
-	if _, err := rand.Read(buf[:nonceSize]); err != nil {
-		return 0, err
-	}
 	copy(buf[s.header:], p)
-	binary.LittleEndian.PutUint32(buf[nonceSize:], crc32.ChecksumIEEE(buf[s.header:]))
-	s.block.Encrypt(buf, buf)
+	if s.block != nil {
+		if _, err := rand.Read(buf[:nonceSize]); err != nil {
+			s.pool.Put(bp)
+			return 0, err
+		}
+		binary.LittleEndian.PutUint32(buf[nonceSize:], crc32.ChecksumIEEE(buf[s.header:]))
+		s.block.Encrypt(buf, buf)
+	}
+	if s.out != nil { // sent with the packets around it, many per system call
+		if err := s.out.send(bp, len(buf), addr); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	defer s.pool.Put(bp)
 	if _, err := s.PacketConn.WriteTo(buf, addr); err != nil {
 		return 0, err
 	}
