@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 
@@ -189,17 +190,23 @@ func (w *batchWriter) write(batch []queued) (failed []sendFailure) {
 			w.msgs[i].Addr = q.addr
 		}
 		n, err := w.conn.WriteBatch(w.msgs[:k], 0)
-		n = max(n, 0)
+		n = min(max(n, 0), k)
+		if err == nil && n == 0 {
+			err = io.ErrNoProgress
+		}
 		switch {
+		case err == nil:
 		case errors.Is(err, net.ErrClosed): // nothing more goes out
-			n = len(batch)
 			failed = append(failed, sendFailure{batch[0].addr.String(), err})
-		case err != nil:
+			n = len(batch)
+		case n < k:
 			failed = append(failed, sendFailure{batch[n].addr.String(), err})
 			n++ // skip the packet that failed
 		}
 		for i := range n {
 			w.free(batch[i].buf)
+		}
+		for i := range k {
 			w.msgs[i].Buffers[0], w.msgs[i].Addr = nil, nil
 		}
 		batch = batch[n:]

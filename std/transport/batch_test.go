@@ -219,3 +219,34 @@ func loopbackSockets(t *testing.T, network string, n int) []net.PacketConn {
 	}
 	return socks
 }
+
+// Once the socket is closed, what is queued is dropped, every buffer is
+// given back, and the writes after it learn that the socket is gone.
+func TestBatchWriterOnAClosedSocket(t *testing.T) {
+	socks := loopbackSockets(t, "udp4", 2)
+	tx, rx := socks[0], socks[1]
+	var freed atomic.Int32
+	w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) })
+	tx.Close()
+	const packets = 3 * writeQueueMax
+	var sawClosed bool
+	for i := range packets {
+		b := []byte{byte(i)}
+		err := w.send(&b, 1, rx.LocalAddr())
+		switch {
+		case errors.Is(err, net.ErrClosed):
+			sawClosed = true
+		case err != nil:
+			t.Fatalf("packet %d: %v, want nil or net.ErrClosed", i, err)
+		}
+	}
+	w.drain()
+	b := []byte{0}
+	if err := w.send(&b, 1, rx.LocalAddr()); !sawClosed && !errors.Is(err, net.ErrClosed) {
+		t.Errorf("writes to a closed socket never failed (last: %v)", err)
+	}
+	w.drain()
+	if n := freed.Load(); n != packets+1 {
+		t.Errorf("%d buffers given back, want %d", n, packets+1)
+	}
+}
