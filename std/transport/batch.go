@@ -119,9 +119,9 @@ func newBatchWriter(pc net.PacketConn, free func(*[]byte)) *batchWriter {
 	return w
 }
 
-// send queues (*buf)[:n] for addr and takes buf; it returns the error of
-// an earlier packet to addr that failed, if one did (that packet is lost,
-// as a failed write's is).
+// send queues (*buf)[:n] for addr and takes buf. If an earlier packet to
+// addr failed, it returns that error instead and drops this packet too,
+// as kcp-go stops writing a batch at the first write that fails.
 func (w *batchWriter) send(buf *[]byte, n int, addr net.Addr) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
