@@ -107,6 +107,7 @@ type Controller struct {
 	lastBusy    time.Time // the last step whose writer was busy
 	calm        int       // steady steps in a row with no queue while busy
 	lastDrain   time.Time // see drainStep
+	lastLow     time.Time // the last sample within a quarter target of the least RTT
 	draining    bool
 	saved       float64 // the window before the drain
 }
@@ -155,6 +156,9 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 		return before, false
 	}
 	c.minRTT.add(s.Now, s.SRTT)
+	if base := c.minRTT.get(); s.SRTT <= base+target(base)/4 {
+		c.lastLow = s.Now
+	}
 	c.stepSum += s.SRTT
 	c.stepN++
 	if c.lastStep.IsZero() {
@@ -250,19 +254,23 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 	c.wnd = min(max(c.wnd, MinWnd), float64(c.p.MaxWnd))
 }
 
-// drainStep halves the window for one round trip every half
-// MinRTTWindow in the steady phase, and restores it after. Without it a
-// queue the sender keeps would never empty, the least RTT would forget
-// the path's own and learn the queue's, and the queue would grow by the
-// target every MinRTTWindow. It reports whether this step was a drain
-// step (whose RTT measures the drain, not the window).
+// drainStep halves the window for one round trip in the steady phase
+// when no RTT sample came near the least for half MinRTTWindow (and the
+// last drain is as old), and restores it after. Without it a queue the
+// sender keeps would never empty, the least RTT would forget the path's
+// own and learn the queue's, and the queue would grow by the target
+// every MinRTTWindow. A queue that empties on its own (a lossy path's
+// holes, a sender that pauses) keeps the least RTT fresh, and a drain
+// would only cost a round trip at half the window and, on a long path,
+// a burst when the window comes back. It reports whether this step was
+// a drain step (whose RTT measures the drain, not the window).
 func (c *Controller) drainStep(now time.Time) bool {
 	switch {
 	case c.draining:
 		c.draining = false
 		c.wnd = c.saved
 		return true
-	case c.phase == PhaseSteady && now.Sub(c.lastDrain) >= MinRTTWindow/2:
+	case c.phase == PhaseSteady && now.Sub(c.lastDrain) >= MinRTTWindow/2 && now.Sub(c.lastLow) >= MinRTTWindow/2:
 		c.draining, c.saved, c.lastDrain = true, c.wnd, now
 		c.wnd = max(c.wnd/2, MinWnd)
 		return true

@@ -228,3 +228,48 @@ func TestALongPathFillsInFewRoundTrips(t *testing.T) {
 		t.Errorf("window %d after 20 round trips from 150, want ≥ 0.9 × BDP %.0f", w, p.bdp())
 	}
 }
+
+// The periodic drain empties a queue the sender itself keeps, so that the
+// least RTT stays the path's; where the queue empties on its own now and
+// then, it is not needed, and it would halve the window for a round trip
+// every few seconds.
+func TestDrainOnlyWhenTheQueueNeverEmpties(t *testing.T) {
+	const base = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		empty  bool // one step in four sees the path's own RTT
+		drains bool
+	}{{"standing queue", false, true}, {"queue that empties", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Params{MaxWnd: 1024, Interval: 10})
+			now, blocked := time.Unix(1e9, 0), time.Duration(0)
+			feed := func(rtt time.Duration, steps int) (least int) {
+				least = 1 << 30
+				for range steps {
+					for range 20 { // a step is a round trip of 10 ms samples
+						now, blocked = now.Add(10*time.Millisecond), blocked+10*time.Millisecond
+						c.Update(Sample{Now: now, SRTT: rtt, Blocked: blocked})
+					}
+					least = min(least, c.State().Wnd)
+				}
+				return least
+			}
+			feed(base, 5)                     // start-up
+			feed(base+40*time.Millisecond, 3) // a queue: steady
+			if c.State().Phase != PhaseSteady {
+				t.Fatalf("phase %s, want steady", c.State().Phase)
+			}
+			high, least := c.State().Wnd, 1<<30
+			for i := range 120 { // 24 s
+				rtt := base + 15*time.Millisecond
+				if tc.empty && i%4 == 0 {
+					rtt = base
+				}
+				least = min(least, feed(rtt, 1))
+			}
+			if drained := least <= high*6/10; drained != tc.drains {
+				t.Errorf("least window %d against %d before: drained %v, want %v", least, high, drained, tc.drains)
+			}
+		})
+	}
+}
