@@ -13,13 +13,32 @@ import (
 // readBatchSize is how many packets one recvmmsg may return.
 const readBatchSize = 64
 
+// batchConn is a UDP socket's batched calls (x/net's ipv4 and ipv6
+// PacketConn; ipv6.Message is ipv4.Message).
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// batchCalls returns pc's batched calls, or nil when pc is not a UDP
+// socket (fake TCP, a test link): those are read and written a packet
+// per call.
+func batchCalls(pc net.PacketConn) batchConn {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return nil
+	}
+	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+		return ipv4.NewPacketConn(uc)
+	}
+	return ipv6.NewPacketConn(uc)
+}
+
 // batchReader hands out one at a time the packets it reads from a UDP
 // socket many per system call (recvmmsg on Linux), as kcp-go does on a
 // bare socket: kcp-go reads a SealConn a packet per call.
 type batchReader struct {
-	conn interface {
-		ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	}
+	conn batchConn
 
 	mu      sync.Mutex
 	msgs    []ipv4.Message
@@ -29,16 +48,11 @@ type batchReader struct {
 // newBatchReader returns a batchReader on pc, or nil when pc is not a UDP
 // socket (fake TCP, a test link): those are read a packet per call.
 func newBatchReader(pc net.PacketConn) *batchReader {
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
+	conn := batchCalls(pc)
+	if conn == nil {
 		return nil
 	}
-	r := &batchReader{msgs: make([]ipv4.Message, readBatchSize)}
-	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
-		r.conn = ipv4.NewPacketConn(uc)
-	} else {
-		r.conn = ipv6.NewPacketConn(uc)
-	}
+	r := &batchReader{conn: conn, msgs: make([]ipv4.Message, readBatchSize)}
 	for i := range r.msgs {
 		r.msgs[i].Buffers = [][]byte{make([]byte, sealBufSize)}
 	}
@@ -78,9 +92,7 @@ const (
 // empty; so nothing runs while nothing is sent, and nothing needs
 // stopping.
 type batchWriter struct {
-	conn interface {
-		WriteBatch(ms []ipv4.Message, flags int) (int, error)
-	}
+	conn batchConn
 	free func(*[]byte) // takes back a packet's buffer once sent
 
 	mu      sync.Mutex
@@ -102,17 +114,16 @@ type queued struct {
 // socket (fake TCP, a test link): those are written a packet per call.
 // free takes back each buffer handed to send, once it is sent.
 func newBatchWriter(pc net.PacketConn, free func(*[]byte)) *batchWriter {
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
+	conn := batchCalls(pc)
+	if conn == nil {
 		return nil
 	}
-	w := &batchWriter{free: free, msgs: make([]ipv4.Message, writeBatchSize)}
+	return writerOn(conn, free)
+}
+
+func writerOn(conn batchConn, free func(*[]byte)) *batchWriter {
+	w := &batchWriter{conn: conn, free: free, msgs: make([]ipv4.Message, writeBatchSize)}
 	w.room.L = &w.mu
-	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
-		w.conn = ipv4.NewPacketConn(uc)
-	} else {
-		w.conn = ipv6.NewPacketConn(uc)
-	}
 	for i := range w.msgs {
 		w.msgs[i].Buffers = make([][]byte, 1)
 	}

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/kcptun-go/tunnel/std/crypt"
 	"github.com/kcptun-go/tunnel/std/internal/testnet"
@@ -106,16 +110,9 @@ func TestBatchWriterSendsEachPacketInOrder(t *testing.T) {
 // address, as a write of it would have been, and to no other; the
 // packets queued around it still go out.
 func TestBatchWriterReportsAFailedSendToItsAddress(t *testing.T) {
-	tx, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	rx, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
+	socks := loopbackSockets(t, "udp4", 2)
+	tx, rx := socks[0], socks[1]
+	// rx's address as another value: errors are kept by address, not by net.Addr value
 	other := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: rx.LocalAddr().(*net.UDPAddr).Port}
 	w := newBatchWriter(tx, func(*[]byte) {})
 	small, huge := []byte("before"), make([]byte, 70000) // more than a UDP datagram holds
@@ -157,15 +154,8 @@ func TestBatchWriterReportsAFailedSendToItsAddress(t *testing.T) {
 // a session's close) rather than dropping it with the socket.
 func TestSealConnCloseSendsWhatIsQueued(t *testing.T) {
 	testnet.CheckLeaks(t)
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rx, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
+	socks := loopbackSockets(t, "udp4", 2)
+	pc, rx := socks[0], socks[1]
 	c := commonFor(t, "fast3", "aes")
 	block, err := crypt.New(c.Crypt, c.Key)
 	if err != nil {
@@ -250,3 +240,53 @@ func TestBatchWriterOnAClosedSocket(t *testing.T) {
 		t.Errorf("%d buffers given back, want %d", n, packets+1)
 	}
 }
+
+// While the socket is busy with one call, the packets written meanwhile
+// wait and go out together in the next: one system call for up to
+// writeBatchSize packets, not one each.
+func TestBatchWriterSendsWhatQueuedInOneCall(t *testing.T) {
+	fc := &gatedConn{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	w := writerOn(fc, func(*[]byte) {})
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	b := []byte("x")
+	if err := w.send(&b, 1, to); err != nil {
+		t.Fatal(err)
+	}
+	<-fc.entered // the first packet is in the socket call, which waits
+	for range writeQueueMax {
+		if err := w.send(&b, 1, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(fc.release)
+	w.drain()
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if want := []int{1, writeQueueMax}; !slices.Equal(fc.sizes, want) {
+		t.Errorf("packets per socket call %v, want %v", fc.sizes, want)
+	}
+}
+
+// gatedConn records how many packets each WriteBatch carries; each call
+// says it has begun on entered (when there is room) and waits for
+// release to be closed.
+type gatedConn struct {
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	sizes   []int
+}
+
+func (g *gatedConn) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.release
+	g.mu.Lock()
+	g.sizes = append(g.sizes, len(ms))
+	g.mu.Unlock()
+	return len(ms), nil
+}
+
+func (g *gatedConn) ReadBatch([]ipv4.Message, int) (int, error) { return 0, net.ErrClosed }
