@@ -72,7 +72,8 @@ func TestServerJSONLoadsWithItsSettings(t *testing.T) {
 	if s.Key != placeholderKey || s.Crypt != "aes" || s.Mode != "fast3" || s.Interval != 10 {
 		t.Errorf("key %q crypt %q mode %q interval %d", s.Key, s.Crypt, s.Mode, s.Interval)
 	}
-	if s.SndWnd != 1024 || s.RcvWnd != 1024 || s.MTU != 1350 || s.DataShard != 10 || s.ParityShard != 3 {
+	// 1024 is the server's default window: a ceiling of AutoWnd under the send control
+	if s.SndWnd != config.AutoWnd || s.RcvWnd != config.AutoWnd || s.MTU != 1350 || s.DataShard != 10 || s.ParityShard != 3 {
 		t.Errorf("sndwnd %d rcvwnd %d mtu %d ds %d ps %d", s.SndWnd, s.RcvWnd, s.MTU, s.DataShard, s.ParityShard)
 	}
 }

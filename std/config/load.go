@@ -41,7 +41,7 @@ func load[T any](r role[T], args []string, getenv func(string) string) (*T, []st
 // complete runs the load steps after the command line was parsed into cfg:
 // KCPTUN_KEY (when --key was absent) → JSON file → SIP003 plugin
 // environment (SS_PLUGIN_OPTIONS, then the SS_* addresses) → mode preset
-// (with --mode auto, default windows become AutoWnd ceilings) → Validate.
+// (under a send control, default windows become AutoWnd ceilings) → Validate.
 // Applying the environment after the flags is the same as before them, as
 // it only fills a --key that the command line left out.
 func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv func(string) string) ([]string, error) {

@@ -28,8 +28,11 @@ func TestRoleDefaults(t *testing.T) {
 		t.Errorf("DefaultServer() =\n%+v\nwant\n%+v", got, wantServer)
 	}
 
-	// Loaded with no arguments: the defaults with the "fast" preset.
+	// Loaded with no arguments: the defaults with the "fast" preset, and
+	// under the send control the default windows as AutoWnd ceilings.
 	wantClient.Common = withPreset(wantClient.Common, 0, 30, 2, 1)
+	wantClient.SndWnd, wantClient.RcvWnd = AutoWnd, AutoWnd
+	wantServer.SndWnd, wantServer.RcvWnd = AutoWnd, AutoWnd
 	if got := mustLoadClient(t, nil); *got != wantClient {
 		t.Errorf("LoadClient(nil) =\n%+v\nwant\n%+v", *got, wantClient)
 	}
@@ -65,8 +68,8 @@ func TestJSONOverridesOnlyTheKeysItHas(t *testing.T) {
 	if c.MTU != 1200 || c.RemoteAddr != "example.com:4000-4010" || c.NoComp {
 		t.Errorf("keys in the file: mtu %d remoteaddr %q nocomp %v, want 1200, example.com:4000-4010, false", c.MTU, c.RemoteAddr, c.NoComp)
 	}
-	if c.SndWnd != 99 || c.RcvWnd != 512 {
-		t.Errorf("keys not in the file: sndwnd %d rcvwnd %d, want flag 99 and default 512", c.SndWnd, c.RcvWnd)
+	if c.SndWnd != 99 || c.RcvWnd != AutoWnd {
+		t.Errorf("keys not in the file: sndwnd %d rcvwnd %d, want flag 99 and the default (%d under the send control)", c.SndWnd, c.RcvWnd, AutoWnd)
 	}
 }
 
@@ -183,7 +186,8 @@ func TestApplyModePresetOnDefaults(t *testing.T) {
 
 // TestAutoModeRaisesDefaultWindowsOnly: --mode auto starts from fast3's
 // preset and turns the role's default windows into AutoWnd ceilings; a
-// window the user gave stays as given.
+// window the user gave stays as given. Any send control does the same
+// (it sizes the windows at run time); --sendctl off keeps kcptun's.
 func TestAutoModeRaisesDefaultWindowsOnly(t *testing.T) {
 	c := mustLoadClient(t, nil, "--mode", "auto")
 	if got := [4]int{c.NoDelay, c.Interval, c.Resend, c.NoCongestion}; got != [4]int{1, 10, 2, 1} {
@@ -197,8 +201,16 @@ func TestAutoModeRaisesDefaultWindowsOnly(t *testing.T) {
 		t.Errorf("server windows %d/%d, want %d/256 (the given receive window kept)", s.SndWnd, s.RcvWnd, AutoWnd)
 	}
 	f := mustLoadClient(t, nil, "--mode", "fast3")
-	if f.SndWnd != 128 || f.RcvWnd != 512 {
-		t.Errorf("fast3 windows %d/%d, want the defaults 128/512", f.SndWnd, f.RcvWnd)
+	if f.SndWnd != AutoWnd || f.RcvWnd != AutoWnd {
+		t.Errorf("fast3 windows %d/%d under the send control, want %d/%d", f.SndWnd, f.RcvWnd, AutoWnd, AutoWnd)
+	}
+	off := mustLoadClient(t, nil, "--mode", "fast3", "--sendctl", "off")
+	if off.SndWnd != 128 || off.RcvWnd != 512 {
+		t.Errorf("fast3 windows %d/%d with --sendctl off, want kcptun's defaults 128/512", off.SndWnd, off.RcvWnd)
+	}
+	srv := mustLoadServer(t, nil, "--mode", "fast2", "--sndwnd", "700")
+	if srv.SndWnd != 700 || srv.RcvWnd != AutoWnd {
+		t.Errorf("server windows %d/%d, want 700 (given) and %d", srv.SndWnd, srv.RcvWnd, AutoWnd)
 	}
 }
 

@@ -10,9 +10,10 @@ const ModeManual = "manual"
 // peer keeps its fixed settings.
 const ModeAuto = "auto"
 
-// AutoWnd is the window ceiling --mode auto uses in place of a role's
-// default --sndwnd and --rcvwnd: 4096 segments, about 5 MB per session
-// at the most, held only while a transfer needs it.
+// AutoWnd is the window ceiling the run-time sizing (any send control:
+// --sendctl delay, the default, or rate, and --mode auto) uses in place of
+// a role's default --sndwnd and --rcvwnd: 4096 segments, about 5 MB per
+// session at the most, held only while a transfer needs it.
 const AutoWnd = 4096
 
 type modePreset struct{ nodelay, interval, resend, nc int }
@@ -64,12 +65,19 @@ func (c *Common) ApplyModePreset() {
 // Auto reports whether c.Mode is ModeAuto.
 func (c *Common) Auto() bool { return c.Mode == ModeAuto }
 
-// applyAutoWindows raises to AutoWnd, under --mode auto, the windows that
-// are still the role's defaults (def): auto sizes the windows itself, and
-// these become its ceilings. A window given on the command line or in the
-// JSON file stays the ceiling as given.
+// applyAutoWindows raises to AutoWnd the windows that are still the
+// role's defaults (def) when a send control sizes the windows at run time
+// (--sendctl delay or rate, --mode auto): these become its ceilings. A
+// window given on the command line or in the JSON file stays the ceiling
+// as given, and --sendctl off keeps kcptun's fixed windows.
+//
+// kcptun's defaults (a client receives into 512 segments) hold a lossy
+// path back: KCP's window spans from the first segment not acknowledged,
+// and a loss FEC cannot repair takes two round trips or more to fill, so
+// on a 20 Mbit/s path at 200 ms the sender stalls at the window's edge
+// while it waits.
 func (c *Common) applyAutoWindows(def Common) {
-	if !c.Auto() {
+	if c.SendCtl == SendCtlOff {
 		return
 	}
 	if c.SndWnd == def.SndWnd {

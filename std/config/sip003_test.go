@@ -52,7 +52,8 @@ func TestPluginOptionsWinOverFlagsAndFile(t *testing.T) {
 	want := DefaultClient()
 	want.Mode, want.Crypt, want.Key, want.MTU, want.NoComp, want.QPP, want.SndWnd, want.Conn =
 		"fast3", "aes-128", `a;b=c\d==`, 1400, false, true, 2048, 2
-	want.TCP = true // from the command line, untouched by the options
+	want.TCP = true       // from the command line, untouched by the options
+	want.RcvWnd = AutoWnd // the default, a ceiling under the send control
 	want.RemoteAddr, want.LocalAddr = "127.0.0.1:8388", "127.0.0.1:40001"
 	want.ApplyModePreset() // fast3's preset follows the mode the options chose
 	if *c != want {

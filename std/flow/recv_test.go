@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// TestRecvWindowGrowsToTwiceTheBDP: a peer held back by the window sends
-// all it allows each round trip; the window grows until the rate is the
-// link's, then settles at twice its bandwidth-delay product.
-func TestRecvWindowGrowsToTwiceTheBDP(t *testing.T) {
+// TestRecvWindowGrowsToThreeTimesTheBDP: a peer held back by the window
+// sends all it allows each round trip; the window grows until the rate is
+// the link's, then settles at three times its bandwidth-delay product.
+func TestRecvWindowGrowsToThreeTimesTheBDP(t *testing.T) {
 	const seg, rtt = 1000, 100 * time.Millisecond
 	const link = 10e6 // bytes per second: a BDP of 1000 segments
 	r := NewRecvWindow(4096, seg)
@@ -23,7 +23,7 @@ func TestRecvWindowGrowsToTwiceTheBDP(t *testing.T) {
 		read += uint64(rate * rtt.Seconds())
 		r.Update(now, read, rtt)
 	}
-	if want := 2*1000 + recvHeadroom; r.Wnd() != want {
+	if want := 3*1000 + recvHeadroom; r.Wnd() != want {
 		t.Fatalf("window %d, want %d", r.Wnd(), want)
 	}
 }
@@ -75,5 +75,50 @@ func TestRecvWindowWaitsForAnRTT(t *testing.T) {
 	r.Update(now, 0, 0)
 	if _, changed := r.Update(now.Add(time.Second), 1e9, 0); changed {
 		t.Fatal("window moved with no RTT known")
+	}
+}
+
+// TestRecvWindowDoublesAtItsEdge: over a lossy path a peer held by a hole
+// sends less than it could, so the rate alone never raises the window; a
+// span that reaches the window's edge doubles it at the next step.
+func TestRecvWindowDoublesAtItsEdge(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	r := NewRecvWindow(4096, 1000)
+	now := time.Unix(0, 0)
+	r.Update(now, 0, rtt)
+	r.Spanned(RecvFloor / 2) // far from the edge
+	if w, changed := r.Update(now.Add(rtt), 1e5, rtt); changed {
+		t.Fatalf("window %d after a span of half of it, want %d kept", w, RecvFloor)
+	}
+	r.Spanned(RecvFloor - RecvFloor/8)
+	if w, _ := r.Update(now.Add(2*rtt), 2e5, rtt); w != 2*RecvFloor {
+		t.Fatalf("window %d after a span at its edge, want %d", w, 2*RecvFloor)
+	}
+}
+
+// TestRecvWindowKeepsWhatThePeerUses: after the hold the window falls to
+// what the rate needs, but not below a quarter more than the most the
+// peer had in flight since it last moved: a peer held by holes on a lossy
+// path needs more than the rate shows.
+func TestRecvWindowKeepsWhatThePeerUses(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	r := NewRecvWindow(4096, 1000)
+	now := time.Unix(0, 0)
+	r.Update(now, 0, rtt)
+	r.Spanned(RecvFloor) // at the edge: doubles
+	now = now.Add(rtt)
+	r.Update(now, 0, rtt)
+	r.Spanned(2 * RecvFloor) // at the edge again
+	now = now.Add(rtt)
+	if w, _ := r.Update(now, 0, rtt); w != 4*RecvFloor {
+		t.Fatalf("window %d, want %d", w, 4*RecvFloor)
+	}
+	r.Spanned(1200)
+	for i := 0; i <= int(recvHold/rtt); i++ {
+		now = now.Add(rtt)
+		r.Update(now, 0, rtt) // nothing read: the rate needs the floor
+	}
+	if want := 1200 + 1200/4; r.Wnd() != want {
+		t.Fatalf("window %d after the hold, want %d (the peer's 1200 and a quarter)", r.Wnd(), want)
 	}
 }

@@ -142,7 +142,7 @@ var (
 	// only for the sessions that have them.
 	descSessSndWnd = prometheus.NewDesc("kcptun_session_send_window_segments", "Send window the send control chose.", sessionLabels, nil)
 	descSessQDelay = prometheus.NewDesc("kcptun_session_queue_delay_seconds", "Queueing delay the send control measured last.", sessionLabels, nil)
-	descSessRcvWnd = prometheus.NewDesc("kcptun_session_receive_window_segments", "Receive window --mode auto chose.", sessionLabels, nil)
+	descSessRcvWnd = prometheus.NewDesc("kcptun_session_receive_window_segments", "Receive window the send control chose.", sessionLabels, nil)
 	descSessParity = prometheus.NewDesc("kcptun_session_parity_shards", "Parity shards per FEC group --mode auto sends.", sessionLabels, nil)
 	descSessLoss   = prometheus.NewDesc("kcptun_session_residual_loss_ratio", "Share of data segments sent again in the last window (what FEC did not repair).", sessionLabels, nil)
 )

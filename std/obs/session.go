@@ -28,8 +28,8 @@ type SessionInfo struct {
 	SendWnd   int           // the send window it chose, segments
 	QDelay    time.Duration // the queueing delay it measured last
 
-	// --mode auto's view: the receive window it chose (0 when not auto),
-	// and, when the session runs on a SealConn, the parity shards it
+	// The receive window the send control chose (0 with --sendctl off);
+	// --mode auto's view: when the session runs on a SealConn, the parity shards it
 	// sends per FEC group out of ParityMax and the residual loss (the
 	// share of data segments sent again) that chose them.
 	RcvWnd    int

@@ -81,14 +81,15 @@ func (w *writeTimer) wait(now time.Time, n int) {
 // the rate control, a flow.RateController fed with the ACKs the SealConn
 // reads, whose pace the SealConn keeps. On a SealConn (config.Common.SeesACKs)
 // either window counts only the segments in flight: resize adds those
-// acknowledged above a hole. Under --mode auto it also sizes the receive
-// window (flow.RecvWindow) and tells the parity controller the RTT.
+// acknowledged above a hole. It also sizes the receive window
+// (flow.RecvWindow) and, under --mode auto, tells the parity controller
+// the RTT.
 type flowTuner struct {
 	sess   *kcp.UDPSession
 	timer  *writeTimer
 	common *config.Common
 	parity *transport.Peer  // nil unless the session runs on a SealConn
-	recv   *flow.RecvWindow // nil unless --mode auto
+	recv   *flow.RecvWindow // sizes the receive window (up to --rcvwnd)
 	read   func() uint64    // bytes read from the session so far (set by openSession)
 
 	mu          sync.Mutex
@@ -127,10 +128,8 @@ func newFlowTuner(sess *kcp.UDPSession, c *config.Common, parity *transport.Peer
 		t.ctl = flow.New(p)
 		t.apply(t.ctl.Decision())
 	}
-	if c.Auto() {
-		t.recv = flow.NewRecvWindow(c.RcvWnd, c.SegmentBytes())
-		t.sess.SetWindowSize(0, t.recv.Wnd())
-	}
+	t.recv = flow.NewRecvWindow(c.RcvWnd, c.SegmentBytes())
+	t.sess.SetWindowSize(0, t.recv.Wnd())
 	return t, t.timer
 }
 
@@ -231,15 +230,11 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 	if t.parity != nil && minRTT > 0 {
 		t.parity.SetRTT(minRTT)
 	}
-	if t.recv != nil {
-		if t.parity != nil {
-			if w := t.recv.Wnd(); t.parity.TakeRecvSpan() >= w-w/8 {
-				t.recv.Limited()
-			}
-		}
-		if w, changed := t.recv.Update(now, read, minRTT); changed {
-			t.sess.SetWindowSize(0, w)
-		}
+	if t.parity != nil {
+		t.recv.Spanned(t.parity.TakeRecvSpan())
+	}
+	if w, changed := t.recv.Update(now, read, minRTT); changed {
+		t.sess.SetWindowSize(0, w)
 	}
 	return active
 }
@@ -253,9 +248,7 @@ func (t *flowTuner) fill(si *SessionInfo) {
 	} else {
 		st = t.ctl.State()
 	}
-	if t.recv != nil {
-		si.RcvWnd = t.recv.Wnd()
-	}
+	si.RcvWnd = t.recv.Wnd()
 	t.mu.Unlock()
 	si.SendPhase, si.SendWnd, si.QDelay = string(st.Phase), st.Wnd, st.QDelay
 	if t.parity != nil {
