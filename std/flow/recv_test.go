@@ -43,8 +43,9 @@ func TestRecvWindowStaysWithinItsBounds(t *testing.T) {
 }
 
 // TestRecvWindowShrinksOnlyAfterAHold: a pause does not take the window
-// away at once; after recvHold without a raise it falls to what the rate
-// needs (the floor, when idle).
+// away: a peer back from it would send into the window it last heard of.
+// While the peer sends little, after recvHold without a raise the window
+// falls to what the rate needs (the floor here).
 func TestRecvWindowShrinksOnlyAfterAHold(t *testing.T) {
 	const rtt = 100 * time.Millisecond
 	r := NewRecvWindow(4096, 1000)
@@ -55,17 +56,20 @@ func TestRecvWindowShrinksOnlyAfterAHold(t *testing.T) {
 		t.Fatalf("window %d after a fast round trip, want it raised", w)
 	}
 	raised := r.Wnd()
-	for i := 0; i < int(recvHold/rtt)-1; i++ {
+	for range 2 * int(recvHold/rtt) { // idle: nothing read, no span
 		now = now.Add(rtt)
 		r.Update(now, read, rtt)
 	}
 	if r.Wnd() != raised {
-		t.Fatalf("window %d within the hold, want %d", r.Wnd(), raised)
+		t.Fatalf("window %d after a pause of 2 × recvHold, want %d kept", r.Wnd(), raised)
 	}
-	now = now.Add(2 * rtt)
-	r.Update(now, read, rtt)
+	for i := 0; i <= int(recvHold/rtt); i++ { // a trickle: 10 segments in flight
+		r.Spanned(10)
+		now, read = now.Add(rtt), read+1e4
+		r.Update(now, read, rtt)
+	}
 	if r.Wnd() != RecvFloor {
-		t.Fatalf("window %d after the hold while idle, want the floor %d", r.Wnd(), RecvFloor)
+		t.Fatalf("window %d after recvHold of a trickle, want the floor %d", r.Wnd(), RecvFloor)
 	}
 }
 
