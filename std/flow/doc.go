@@ -17,9 +17,10 @@
 // retransmissions repair loss, and a lossy link is not a congested one.
 // It starts small and doubles the window every round trip until the
 // queue reaches the target, then moves the window half way toward the
-// one that holds the target each round trip. Every half MinRTTWindow it
-// halves the window for one round trip so the queue drains and the least
-// RTT stays the path's own. Writes into the session are paced at 1.25 ×
+// one that holds the target each round trip. When no RTT has come near
+// the least for half MinRTTWindow (a queue it keeps standing), it halves
+// the window for one round trip so the queue drains and the least RTT
+// stays the path's own. Writes into the session are paced at 1.25 ×
 // window / least RTT, so a window freed at once (a repaired loss) is not
 // sent as one burst.
 //
@@ -33,7 +34,7 @@
 // widens that margin; it goes back a second after the bulk
 // transfer ends, so interactive traffic keeps the quick timer.
 //
-// Under --mode auto (or --sendctl rate) the sender sees its peer's ACKs
+// Under --sendctl rate (in any mode) the sender sees its peer's ACKs
 // (transport.SealConn reads them) and the RateController takes over, in
 // the manner of BBR. It measures the rate at which the peer receives
 // segments, each round trip, and keeps the most of the last ten: loss

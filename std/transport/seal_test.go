@@ -126,15 +126,16 @@ func TestSealConnInteroperatesWithKcpGoCipher(t *testing.T) {
 
 // Sessions run on a SealConn under any send control that can read the
 // ACKs (FEC on, a cipher other than aes-128-gcm); the rate control runs
-// under --mode auto and --sendctl rate only.
+// under --sendctl rate only, in --mode auto as in a fixed mode.
 func TestSealConnUnderASendControlWithFECAndAClassicCipher(t *testing.T) {
 	for _, tc := range []struct {
 		mode, sendctl, cipher string
 		ps                    int
 		seal, rate            bool
 	}{
-		{config.ModeAuto, config.SendCtlDelay, "aes", 3, true, true},
-		{config.ModeAuto, config.SendCtlDelay, "null", 3, true, true},
+		{config.ModeAuto, config.SendCtlDelay, "aes", 3, true, false},
+		{config.ModeAuto, config.SendCtlDelay, "null", 3, true, false},
+		{config.ModeAuto, config.SendCtlRate, "aes", 3, true, true},
 		{config.ModeAuto, config.SendCtlDelay, "aes-128-gcm", 3, false, false},
 		{config.ModeAuto, config.SendCtlDelay, "aes", 0, false, false},
 		{"fast3", config.SendCtlDelay, "aes", 3, true, false},
