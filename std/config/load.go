@@ -59,7 +59,7 @@ func (r role[T]) complete(cfg *T, keyOnCommandLine bool, file string, getenv fun
 	}
 	common.ApplyModePreset()
 	def := r.defaults()
-	common.applyAutoWindows(*r.common(&def))
+	common.applyWindowCeilings(*r.common(&def))
 	if err := r.validate(*cfg); err != nil {
 		return nil, err
 	}

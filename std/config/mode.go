@@ -65,7 +65,7 @@ func (c *Common) ApplyModePreset() {
 // Auto reports whether c.Mode is ModeAuto.
 func (c *Common) Auto() bool { return c.Mode == ModeAuto }
 
-// applyAutoWindows raises to AutoWnd the windows that are still the
+// applyWindowCeilings raises to AutoWnd the windows that are still the
 // role's defaults (def) when a send control sizes the windows at run time
 // (--sendctl delay or rate, --mode auto): these become its ceilings. A
 // window given on the command line or in the JSON file stays the ceiling
@@ -76,7 +76,7 @@ func (c *Common) Auto() bool { return c.Mode == ModeAuto }
 // and a loss FEC cannot repair takes two round trips or more to fill, so
 // on a 20 Mbit/s path at 200 ms the sender stalls at the window's edge
 // while it waits.
-func (c *Common) applyAutoWindows(def Common) {
+func (c *Common) applyWindowCeilings(def Common) {
 	if c.SendCtl == SendCtlOff {
 		return
 	}
