@@ -82,8 +82,8 @@ func (w *writeTimer) wait(now time.Time, n int) {
 // reads, whose pace the SealConn keeps. On a SealConn (config.Common.SeesACKs)
 // either window counts only the segments in flight: resize adds those
 // acknowledged above a hole. It also sizes the receive window
-// (flow.RecvWindow) and, under --mode auto, tells the parity controller
-// the RTT.
+// (flow.RecvWindow) and, on a SealConn, tells its parity controller the
+// RTT (the parity is chosen only under --mode auto).
 type flowTuner struct {
 	sess   *kcp.UDPSession
 	timer  *writeTimer
