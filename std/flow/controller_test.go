@@ -8,16 +8,26 @@ import (
 
 // path is a fluid model of a bottleneck link: a sender that keeps wnd
 // segments in flight sees an RTT of base, or wnd/rate when that is more
-// (the rest waits in the bottleneck's queue).
+// (the rest waits in the bottleneck's queue). With ackEvery set, the
+// receiver sends its ACKs on a timer of that period unless a packet's
+// worth (ackClock) are pending, as kcp-go does: a window smaller than
+// that never has them pending, and sees the timer's delay too.
 type path struct {
-	base time.Duration
-	rate float64 // segments per second
+	base     time.Duration
+	rate     float64 // segments per second
+	ackEvery time.Duration
 }
+
+const ackClock = 57 // ACKs in one packet at kcptun's MTU (1350 / 24 bytes)
 
 func (p path) bdp() float64 { return p.rate * p.base.Seconds() }
 
 func (p path) rtt(wnd int) time.Duration {
-	return max(p.base, time.Duration(float64(wnd)/p.rate*float64(time.Second)))
+	rtt := max(p.base, time.Duration(float64(wnd)/p.rate*float64(time.Second)))
+	if wnd < ackClock {
+		rtt += p.ackEvery * 7 / 10 // as measured on the loopback at interval 10 ms: 7 ms
+	}
+	return rtt
 }
 
 // sim drives c every 10 ms for d, as the tunnel does, with a sender that
@@ -27,6 +37,7 @@ type sim struct {
 	now     time.Time
 	blocked time.Duration
 	srtt    time.Duration
+	acks    int // RTT samples (ACKs) per tick; 0: 3
 }
 
 func newSim(p Params) *sim {
@@ -48,10 +59,34 @@ func (s *sim) run(p path, d time.Duration, busy bool, noise func() time.Duration
 		if s.srtt == 0 {
 			s.srtt = sample
 		}
-		for range 3 {
+		acks := s.acks
+		if acks == 0 {
+			acks = 3
+		}
+		for range acks {
 			s.srtt += (sample - s.srtt) / 8
 		}
 		s.c.Update(Sample{Now: s.now, SRTT: s.srtt, Blocked: s.blocked})
+	}
+}
+
+// On a short path a small window's RTT carries the receiver's ACK timer
+// (its interval), which no window change removes, while the least RTT
+// came from an exchange whose ACKs rode on its replies. The window must
+// grow until the ACKs fill packets and come at once, not read the timer
+// as a queue and stand at MinWnd (on the loopback: 56 Mbit/s in place
+// of 350 for the 10 s the least RTT is remembered).
+func TestTheACKTimerOfASmallWindowIsNoQueue(t *testing.T) {
+	p := path{base: time.Millisecond, rate: 30000, ackEvery: 10 * time.Millisecond} // the loopback at fast3
+	s := newSim(Params{MaxWnd: 4096, Interval: 10})
+	s.acks = InitWnd                                                          // the window's ACKs come together, on the timer
+	s.run(path{base: p.base, rate: p.rate}, 200*time.Millisecond, false, nil) // request and reply: 1 ms
+	s.run(p, 30*time.Millisecond, false, nil)                                 // the first window goes out
+	s.run(p, 2*time.Second, true, nil)
+	wnd := s.c.Decision().Wnd
+	if got := float64(wnd) / p.rtt(wnd).Seconds(); got < p.rate/2 {
+		st := s.c.State()
+		t.Errorf("after 2 s window %d moves %.0f seg/s, want ≥ half the path's %.0f (RTT %v, least %v, target %v)", wnd, got, p.rate, p.rtt(wnd), st.MinRTT, st.Target)
 	}
 }
 

@@ -13,7 +13,9 @@
 // The Controller is delay based (in the manner of TCP Vegas and LEDBAT):
 // it keeps the queueing delay it causes, the mean smoothed RTT of a round
 // trip minus the least RTT seen in the last MinRTTWindow, near a small
-// target (a quarter of the RTT, 5–15 ms). Loss does not steer it: FEC and
+// target (a quarter of the RTT, 5–15 ms, and no less than the KCP
+// interval: a receiver holds its ACKs up to an interval unless a packet's
+// worth are pending). Loss does not steer it: FEC and
 // retransmissions repair loss, and a lossy link is not a congested one.
 // It starts small and doubles the window every round trip until the
 // queue reaches the target, then moves the window half way toward the
