@@ -36,6 +36,9 @@ type SessionInfo struct {
 	Parity    int
 	ParityMax int
 	Loss      float64
+	// Dups counts the data packets the session sent twice, as a thin
+	// session (few segments in flight) does on a SealConn.
+	Dups uint64
 }
 
 // LogSnapshot logs what SIGUSR1 asks for: kcptun's "KCP SNMP:" line, then
@@ -43,8 +46,9 @@ type SessionInfo struct {
 // retransmitted and FEC-recovered segments of all of them together
 // (kcp-go counts those per process only), and one line per session
 // (remote, age, RTT, RTO, streams, bytes each way, the send control's
-// phase, window and queueing delay, and --mode auto's receive window,
-// parity shards sent per group and residual loss).
+// phase, window and queueing delay, the receive window, the parity
+// shards sent per group, the residual loss, and the data packets sent
+// twice).
 func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 	log.Info(SnmpLine(s))
 	log.Info("sessions", "count", len(sessions), "retrans_segs", s.RetransSegs, "fec_recovered", s.FECRecovered)
@@ -64,6 +68,7 @@ func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 			"rcvwnd", si.RcvWnd,
 			"parity", fmt.Sprintf("%d/%d", si.Parity, si.ParityMax),
 			"loss", fmt.Sprintf("%.2f%%", 100*si.Loss),
+			"dup", si.Dups,
 		)
 	}
 }

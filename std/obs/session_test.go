@@ -17,7 +17,7 @@ func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 	LogSnapshot(log, snmp, []SessionInfo{
 		{Remote: "10.0.0.1:29900", Conv: 42, Age: 90 * time.Second, SRTT: 31 * time.Millisecond,
 			RTO: 230 * time.Millisecond, Streams: 2, BytesIn: 1234, BytesOut: 5678,
-			SendPhase: "steady", SendWnd: 301, QDelay: 14 * time.Millisecond},
+			SendPhase: "steady", SendWnd: 301, QDelay: 14 * time.Millisecond, Dups: 37},
 	})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {
@@ -30,7 +30,7 @@ func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 		t.Errorf("second line is not the table head (sessions, retransmitted and FEC-recovered segments): %s", lines[1])
 	}
 	for _, want := range []string{"remote=10.0.0.1:29900", "conv=42", "age=1m30s", "srtt=31ms",
-		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678", "send=steady", "sndwnd=301", "qdelay=14ms"} {
+		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678", "send=steady", "sndwnd=301", "qdelay=14ms", "dup=37"} {
 		if !strings.Contains(lines[2], want) {
 			t.Errorf("session line lacks %s: %s", want, lines[2])
 		}

@@ -244,12 +244,13 @@ func TestSealConnSendsOnlyTheChosenParityShards(t *testing.T) {
 			t.Fatalf("WriteTo: %d, %v", n, err)
 		}
 	}
-	if len(rc.written) != 11 {
-		t.Fatalf("wrote %d packets, want 10 data + 1 parity", len(rc.written))
+	// The first thinFlight data packets go twice (a thin session's).
+	if len(rc.written) != 10+thinFlight+1 {
+		t.Fatalf("wrote %d packets, want 10 data (%d of them twice) + 1 parity", len(rc.written), thinFlight)
 	}
 	s.Peer(to).shards.Store(3)
 	s.WriteTo(fecPacket(25, fecTypeParity), to) // group 1, last parity shard
-	if len(rc.written) != 12 {
+	if len(rc.written) != 10+thinFlight+2 {
 		t.Fatalf("with 3 shards chosen the third parity shard was not sent")
 	}
 }
@@ -329,22 +330,31 @@ func TestSealConnDoesNotCountSpuriousResendsAsResidualLoss(t *testing.T) {
 	}
 }
 
+// sealed returns plain as kcp-go would send it with block.
+func sealed(t *testing.T, block kcp.BlockCrypt, plain []byte) []byte {
+	t.Helper()
+	p := make([]byte, sealHeader+len(plain))
+	if _, err := rand.Read(p[:nonceSize]); err != nil {
+		t.Fatal(err)
+	}
+	copy(p[sealHeader:], plain)
+	binary.LittleEndian.PutUint32(p[nonceSize:], crc32.ChecksumIEEE(p[sealHeader:]))
+	block.Encrypt(p, p)
+	return p
+}
+
 // TestSealConnSkipsPacketsThatDoNotOpen feeds garbage, then a packet kcp-go
 // would seal: the garbage is counted as a checksum error and skipped.
 func TestSealConnSkipsPacketsThatDoNotOpen(t *testing.T) {
 	s, rc, block := newRecordSeal(t, "aes")
 	plain := fecPacket(0, fecTypeData, pushSeg(0, 50))
-	sealed := make([]byte, sealHeader+len(plain))
-	rand.Read(sealed[:nonceSize])
-	copy(sealed[sealHeader:], plain)
-	binary.LittleEndian.PutUint32(sealed[nonceSize:], crc32.ChecksumIEEE(sealed[sealHeader:]))
-	block.Encrypt(sealed, sealed)
+	good := sealed(t, block, plain)
 
 	garbage := make([]byte, 200)
 	rand.Read(garbage)
 	rc.in <- garbage
 	rc.in <- []byte{1, 2, 3} // shorter than the header
-	rc.in <- sealed
+	rc.in <- good
 	before := atomic.LoadUint64(&kcp.DefaultSnmp.InCsumErrors)
 	buf := make([]byte, 1500)
 	n, _, err := s.ReadFrom(buf)
@@ -422,5 +432,66 @@ func TestSealConnTakesAMalformedSizeField(t *testing.T) {
 	binary.LittleEndian.PutUint16(p[fecHeader:], 0)
 	if _, err := s.WriteTo(p, to); err != nil || len(rc.written) != 1 {
 		t.Fatalf("WriteTo: %v, %d packets sent", err, len(rc.written))
+	}
+}
+
+// A thin session's data packets (no more than thinFlight segments in the
+// network) go out twice, each copy sealed with its own nonce and opening
+// to the same packet; a bulk session's, ACK packets and parity shards go
+// once. Once the peer acknowledges everything the session is thin again.
+func TestThinSessionSendsItsDataPacketsTwice(t *testing.T) {
+	s, rc, block := newRecordSeal(t, "aes")
+	to := &net.UDPAddr{} // where recordConn's packets come from
+	sent := func(p []byte) int {
+		t.Helper()
+		before := len(rc.written)
+		if _, err := s.WriteTo(p, to); err != nil {
+			t.Fatal(err)
+		}
+		return len(rc.written) - before
+	}
+	first := fecPacket(0, fecTypeData, pushSeg(0, 100))
+	if n := sent(first); n != 2 {
+		t.Fatalf("the first data packet of an idle session went %d times, want 2", n)
+	}
+	a, b := rc.written[0], rc.written[1]
+	if bytes.Equal(a, b) {
+		t.Error("the two copies are the same bytes; each wants its own nonce")
+	}
+	for _, c := range [][]byte{a, b} {
+		block.Decrypt(c, c)
+		if !bytes.Equal(c[sealHeader:], first) {
+			t.Fatal("a copy does not open to the packet sent")
+		}
+	}
+	if n := sent(fecPacket(1, fecTypeData, ackSeg(0, 7, 0))); n != 1 {
+		t.Errorf("a packet of ACKs alone went %d times, want 1", n)
+	}
+	twice := 1
+	for sn := uint32(1); sn < 20; sn++ { // a burst: thin no longer
+		want := 1
+		if sn < thinFlight {
+			want = 2
+		}
+		if n := sent(fecPacket(sn+1, fecTypeData, pushSeg(sn, 100))); n != want {
+			t.Errorf("segment %d (%d in the network) went %d times, want %d", sn, sn+1, n, want)
+		}
+		twice += want - 1
+	}
+	if n := sent(fecPacket(10, fecTypeParity)); n != 1 {
+		t.Errorf("a parity shard went %d times, want 1", n)
+	}
+	// The peer acknowledges all 20: the next packet is thin again.
+	rc.in <- sealed(t, block, fecPacket(0, fecTypeData, ackSeg(0, 19, 20)))
+	buf := make([]byte, 1500)
+	if _, _, err := s.ReadFrom(buf); err != nil {
+		t.Fatal(err)
+	}
+	if n := sent(fecPacket(21, fecTypeData, pushSeg(20, 100))); n != 2 {
+		t.Errorf("after the peer acknowledged everything a data packet went %d times, want 2", n)
+	}
+	twice++
+	if got := s.Peer(to).Duplicated(); got != uint64(twice) {
+		t.Errorf("Duplicated() = %d, want %d", got, twice)
 	}
 }

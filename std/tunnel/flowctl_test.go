@@ -98,7 +98,8 @@ func TestDelayControlReadsTheACKsWhereItCan(t *testing.T) {
 
 // Every send control sizes the receive window and shows it; --mode auto
 // also shows, on both ends, the parity it sends and the residual loss
-// that chose it, where a fixed mode sends every shard.
+// that chose it, where a fixed mode sends every shard. The client's
+// requests, a thin session's data, went twice.
 func TestAutoModeShowsItsDecisionsInTheSessionTable(t *testing.T) {
 	for _, mode := range []string{config.ModeAuto, "fast3"} {
 		t.Run(mode, func(t *testing.T) {
@@ -116,6 +117,9 @@ func TestAutoModeShowsItsDecisionsInTheSessionTable(t *testing.T) {
 					fixed := si.RcvWnd >= flow.RecvFloor && si.ParityMax == 3 && si.Parity == 3 // every shard
 					if mode == config.ModeAuto && !auto || mode != config.ModeAuto && !fixed {
 						t.Errorf("%s %s: rcvwnd %d parity %d/%d loss %.3f", mode, role, si.RcvWnd, si.Parity, si.ParityMax, si.Loss)
+					}
+					if role == "client" && si.Dups == 0 {
+						t.Errorf("%s client: its requests (a thin session) went once; want each data packet twice", mode)
 					}
 				}
 			}
