@@ -1,15 +1,17 @@
 package tunnel
 
 import (
-	"context"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	kcp "github.com/xtaci/kcp-go/v5"
+
 	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/flow"
 	"github.com/kcptun-go/tunnel/std/internal/testnet"
+	"github.com/kcptun-go/tunnel/std/netem"
 	"github.com/kcptun-go/tunnel/std/transport"
 )
 
@@ -28,44 +30,47 @@ func TestReceiveWindowGrowsWhenThePeerReachesItsEdge(t *testing.T) {
 	if !c.SeesACKs() {
 		t.Fatal("the test needs the sessions on a SealConn (FEC on, a cipher that is not an AEAD)")
 	}
-	dial, pc := lossyLink(t, "loss=10%,delay=10ms")
-	log := testLogger(t)
-	ln, _, err := transport.Listen(pc, nil, &c, log)
+	// Two sessions of one conversation, each on a SealConn, joined by the
+	// link (no listener: one would make a session of a packet that came
+	// after the test closed its own, and nothing would close that one).
+	spec, err := netem.ParseSpec("loss=10%,delay=10ms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	a, b, err := netem.NewPair(spec, spec, netem.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(pc, to net.PacketConn) *kcp.UDPSession {
+		t.Helper()
+		s, err := kcp.NewConn4(7, to.LocalAddr(), nil, c.DataShard, c.ParityShard, true, transport.NewSealConn(pc, nil, &c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		transport.TuneSession(s, &c)
+		return s
+	}
+	sess, server := open(a, b), open(b, a)
+	t.Cleanup(func() { sess.Close(); server.Close() }) // closes a and b
 
 	// The sender: kcp-go with a fixed window larger than the receiver's,
 	// so that only the receive window limits it. It sends until closed.
-	sender := make(chan net.Conn, 1)
 	sent := make(chan error, 1)
 	go func() {
-		s, err := ln.AcceptKCP()
-		if err != nil {
-			sent <- err
-			return
-		}
-		sender <- s
-		transport.TuneSession(s, &c)
 		var req [1]byte
-		if _, err := io.ReadFull(s, req[:]); err != nil {
+		if _, err := io.ReadFull(server, req[:]); err != nil {
 			sent <- err
 			return
 		}
 		chunk := make([]byte, 64<<10)
 		for {
-			if _, err := s.Write(chunk); err != nil {
+			if _, err := server.Write(chunk); err != nil {
 				sent <- nil // closed by the test
 				return
 			}
 		}
 	}()
 
-	sess, err := transport.Dial(context.Background(), dial, pc.LocalAddr().String(), nil, &c, log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	peer := transport.PeerOf(sess)
 	if peer == nil {
 		t.Fatal("the client session is not on a SealConn")
@@ -100,6 +105,7 @@ func TestReceiveWindowGrowsWhenThePeerReachesItsEdge(t *testing.T) {
 			}
 		}
 	}()
+	defer func() { close(stop); <-sampled }()
 	buf := make([]byte, 64<<10)
 	const limit = 64 << 20
 	read, wnd := 0, 0
@@ -115,10 +121,8 @@ func TestReceiveWindowGrowsWhenThePeerReachesItsEdge(t *testing.T) {
 		}
 		read += n
 	}
-	close(stop)
-	<-sampled
 	sess.Close()
-	(<-sender).Close()
+	server.Close()
 	if err := <-sent; err != nil {
 		t.Errorf("sender: %v", err)
 	}
