@@ -106,6 +106,7 @@ type Controller struct {
 	lastRetrans uint64
 	lastBusy    time.Time // the last step whose writer was busy
 	calm        int       // steady steps in a row with no queue while busy
+	queueSeen   bool      // startup: the last busy step showed a queue (see step)
 	lastDrain   time.Time // see drainStep
 	lastLow     time.Time // the last sample within a quarter target of the least RTT
 	draining    bool
@@ -238,6 +239,16 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 		c.wnd *= overflowCut
 	case c.phase == PhaseStartup && !busy:
 		// an idle or application-limited sender learns nothing here
+	case c.phase == PhaseStartup && c.qdelay >= t && !c.queueSeen:
+		// The first round trip that shows a queue holds the window
+		// instead of leaving: the smoothed RTT a download starts with
+		// carries what came before it (an ACK that came late while the
+		// session was idle: at 600 ms a late sample takes many round
+		// trips of sparse ACKs to fade), so one such round trip left
+		// startup at the initial window. A queue the window made is
+		// still there a round trip later; the window did not grow in
+		// between, so waiting costs no overshoot.
+		c.queueSeen = true
 	case c.phase == PhaseStartup && c.qdelay >= t:
 		c.phase, c.lastDrain = PhaseSteady, now
 		fallthrough
@@ -265,6 +276,7 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 		}
 	default: // startup, window-limited, below the target
 		c.wnd *= 2
+		c.queueSeen = false
 	}
 	c.wnd = min(max(c.wnd, MinWnd), float64(c.p.MaxWnd))
 }

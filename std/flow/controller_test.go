@@ -37,7 +37,8 @@ type sim struct {
 	now     time.Time
 	blocked time.Duration
 	srtt    time.Duration
-	acks    int // RTT samples (ACKs) per tick; 0: 3
+	acks    int           // RTT samples (ACKs) per tick; 0: 3
+	silent  time.Duration // for this long no ACK arrives: the smoothed RTT stands still
 }
 
 func newSim(p Params) *sim {
@@ -60,10 +61,14 @@ func (s *sim) run(p path, d time.Duration, busy bool, noise func() time.Duration
 			s.srtt = sample
 		}
 		acks := s.acks
+		if s.silent > 0 {
+			s.silent -= tick
+			acks = -1
+		}
 		if acks == 0 {
 			acks = 3
 		}
-		for range acks {
+		for range max(acks, 0) {
 			s.srtt += (sample - s.srtt) / 8
 		}
 		s.c.Update(Sample{Now: s.now, SRTT: s.srtt, Blocked: s.blocked})
@@ -87,6 +92,26 @@ func TestTheACKTimerOfASmallWindowIsNoQueue(t *testing.T) {
 	if got := float64(wnd) / p.rtt(wnd).Seconds(); got < p.rate/2 {
 		st := s.c.State()
 		t.Errorf("after 2 s window %d moves %.0f seg/s, want ≥ half the path's %.0f (RTT %v, least %v, target %v)", wnd, got, p.rate, p.rtt(wnd), st.MinRTT, st.Target)
+	}
+}
+
+// A download that starts on a session whose smoothed RTT still carries
+// a late ACK from its idle time (here 50 ms over a 600 ms path) sees that
+// RTT for its whole first round trip, as no ACK of its own has come
+// back yet. Startup must not take it for a queue and leave at the
+// initial window: it holds for a round trip and goes on when the queue
+// is gone. (Satellite on the bench: startup left at 32 segments and the
+// window took 18 s to reach the path's 430.)
+func TestStartupOutlastsAStaleRTT(t *testing.T) {
+	p := path{base: 600 * time.Millisecond, rate: 712} // the bench's satellite link, data segments
+	s := newSim(Params{MaxWnd: 4096, Interval: 10})
+	s.run(p, 3*time.Second, false, nil) // idle probes
+	s.srtt = p.base + 50*time.Millisecond
+	s.silent = p.base
+	s.run(p, 5*time.Second, true, nil)
+	if wnd, bdp := s.c.Decision().Wnd, p.bdp(); float64(wnd) < 0.8*bdp {
+		st := s.c.State()
+		t.Errorf("5 s into the download: window %d (%s), want ≥ 0.8 × the BDP %.0f", wnd, st.Phase, bdp)
 	}
 }
 

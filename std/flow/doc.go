@@ -18,7 +18,8 @@
 // worth are pending). Loss does not steer it: FEC and
 // retransmissions repair loss, and a lossy link is not a congested one.
 // It starts small and doubles the window every round trip until the
-// queue reaches the target, then moves the window half way toward the
+// queue reaches the target for two round trips in a row (the first holds
+// the window: the RTT a download starts with may be stale), then moves the window half way toward the
 // one that holds the target each round trip. When no RTT has come near
 // the least for half MinRTTWindow (a queue it keeps standing), it halves
 // the window for one round trip so the queue drains and the least RTT
