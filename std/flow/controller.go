@@ -142,8 +142,9 @@ func (c *Controller) State() State {
 	}
 }
 
-// target is the queueing delay the Controller holds: the path's (target), and no
-// less than the configured interval. A receiver's ACKs wait for its next
+// target is the queueing delay the Controller holds: a quarter of the
+// path's RTT within [minTarget, maxTarget] (target), and no less than the
+// configured interval. A receiver's ACKs wait for its next
 // flush (every interval) unless a packet's worth (about 57) arrive
 // first, so at a small window, or a low rate, the RTT carries up to an
 // interval of ACK delay that no window change removes, while the least
@@ -242,12 +243,12 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 	case c.phase == PhaseStartup && c.qdelay >= t && !c.queueSeen:
 		// The first round trip that shows a queue holds the window
 		// instead of leaving: the smoothed RTT a download starts with
-		// carries what came before it (an ACK that came late while the
-		// session was idle: at 600 ms a late sample takes many round
-		// trips of sparse ACKs to fade), so one such round trip left
-		// startup at the initial window. A queue the window made is
-		// still there a round trip later; the window did not grow in
-		// between, so waiting costs no overshoot.
+		// carries what came before it (a late sample while the session
+		// was idle), and it stands still for the first round trip, as no
+		// ACK of the download's has come back yet: on a 600 ms path one
+		// such round trip left startup at the initial window. A queue
+		// the window made is still there a round trip later; the window
+		// did not grow in between, so waiting costs no overshoot.
 		c.queueSeen = true
 	case c.phase == PhaseStartup && c.qdelay >= t:
 		c.phase, c.lastDrain = PhaseSteady, now
