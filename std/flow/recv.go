@@ -20,7 +20,7 @@ const (
 // next step; it shrinks only after recvHold without a raise, to what the
 // rate then needs but never below a quarter more than the peer used
 // since the last change. It shrinks only while the peer sends (a span was
-// seen): KCP drops, unacknowledged, a segment beyond the window, and a
+// seen, or data was read in the step): KCP drops, unacknowledged, a segment beyond the window, and a
 // peer back from a pause would send into the window it last heard of
 // until our next packet tells it the new one. It never leaves
 // [min(RecvFloor, max), max].
@@ -82,7 +82,7 @@ func (r *RecvWindow) Update(now time.Time, bytes uint64, rtt time.Duration) (int
 	}
 	need = min(max(need, r.floor), r.max)
 	switch {
-	case need > r.wnd, need < r.wnd && r.peak > 0 && now.Sub(r.raised) >= recvHold:
+	case need > r.wnd, need < r.wnd && (r.peak > 0 || rate > 0) && now.Sub(r.raised) >= recvHold:
 		r.wnd, r.raised, r.peak = need, now, 0
 		return r.wnd, true
 	}
