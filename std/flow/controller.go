@@ -143,7 +143,7 @@ func (c *Controller) State() State {
 }
 
 // target is the queueing delay the Controller holds: a quarter of the
-// path's RTT within [minTarget, maxTarget] (target), and no less than the
+// path's RTT within [minTarget, maxTarget] (pathTarget), and no less than the
 // configured interval. A receiver's ACKs wait for its next
 // flush (every interval) unless a packet's worth (about 57) arrive
 // first, so at a small window, or a low rate, the RTT carries up to an
@@ -155,12 +155,12 @@ func (c *Controller) State() State {
 // remembered (56 Mbit/s in place of 350). The peer's interval is taken
 // to be ours, as the two ends' flags match.
 func (c *Controller) target() time.Duration {
-	return max(target(c.minRTT.get()), time.Duration(c.p.Interval)*time.Millisecond)
+	return max(pathTarget(c.minRTT.get()), time.Duration(c.p.Interval)*time.Millisecond)
 }
 
-// target is the queueing delay to hold: a quarter of the path's RTT,
+// pathTarget is the queueing delay to hold: a quarter of the path's RTT,
 // within [minTarget, maxTarget].
-func target(minRTT time.Duration) time.Duration {
+func pathTarget(minRTT time.Duration) time.Duration {
 	return min(max(minRTT/4, minTarget), maxTarget)
 }
 

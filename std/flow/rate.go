@@ -131,7 +131,7 @@ func (c *RateController) ackDelay() time.Duration {
 // probeQueue is the queue the window leaves room for while probing:
 // twice the target delay (10–30 ms), so a download adds no more than that
 // to the path's RTT.
-func probeQueue(minRTT time.Duration) time.Duration { return 2 * target(minRTT) }
+func probeQueue(minRTT time.Duration) time.Duration { return 2 * pathTarget(minRTT) }
 
 // pacingGain is the share of the rate to pace at now.
 func (c *RateController) pacingGain() float64 {
@@ -199,7 +199,7 @@ func (c *RateController) Decision() Decision {
 func (c *RateController) State() State {
 	return State{
 		Phase: c.phase, Wnd: c.Decision().Wnd, MinRTT: c.minRTT.get(), QDelay: c.qdelay,
-		Target: target(c.minRTT.get()), Bulk: c.interval != c.p.Interval,
+		Target: pathTarget(c.minRTT.get()), Bulk: c.interval != c.p.Interval,
 	}
 }
 
@@ -250,7 +250,7 @@ func (c *RateController) endRound(s RateSample, elapsed time.Duration) {
 
 // round ends a round trip that delivered rate segments per second.
 func (c *RateController) round(now time.Time, rate float64, busy bool, inFlight int) {
-	queued := c.qdelay > 2*target(c.minRTT.get())
+	queued := c.qdelay > 2*pathTarget(c.minRTT.get())
 	if queued && c.phase == PhaseProbe {
 		c.queued++
 	} else {
@@ -282,7 +282,7 @@ func (c *RateController) round(now time.Time, rate float64, busy bool, inFlight 
 		}
 	case PhaseDrain:
 		switch {
-		case c.drainStart.IsZero() && (float64(inFlight) <= c.bdp() || c.qdelay < target(c.minRTT.get())):
+		case c.drainStart.IsZero() && (float64(inFlight) <= c.bdp() || c.qdelay < pathTarget(c.minRTT.get())):
 			c.phase = PhaseProbe
 		case !c.drainStart.IsZero() && now.Sub(c.drainStart) >= drainFor:
 			c.phase, c.drainStart, c.refill = PhaseProbe, time.Time{}, true

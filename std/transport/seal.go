@@ -180,17 +180,17 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if typ == fecTypeParity && !s.sendParity(p, addr) {
 		return len(p), nil
 	}
-	var twice bool
+	var thin *Peer
 	if typ == fecTypeData {
-		twice = s.sendData(p, addr)
+		thin = s.sendData(p, addr)
 	}
 	if err := s.send(p, addr); err != nil {
 		return 0, err
 	}
 	// The copy is a bonus: the packet went out, so its error is not
 	// kcp-go's to see.
-	if twice && s.send(p, addr) == nil {
-		s.Peer(addr).dups.Add(1)
+	if thin != nil && s.send(p, addr) == nil {
+		thin.dups.Add(1)
 	}
 	return len(p), nil
 }
@@ -232,13 +232,13 @@ func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
 }
 
 // sendData paces the data packet p to its peer and feeds the peer's
-// controllers the KCP segments in it, timed when it leaves. It reports
-// whether p goes out twice: it carries data of a thin flow (see
-// Peer.count).
-func (s *SealConn) sendData(p []byte, addr net.Addr) (twice bool) {
+// controllers the KCP segments in it, timed when it leaves. It returns
+// the peer when p goes out twice, as data of a thin session (see
+// Peer.count), and nil otherwise.
+func (s *SealConn) sendData(p []byte, addr net.Addr) (thin *Peer) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
-		return false
+		return nil
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -247,7 +247,10 @@ func (s *SealConn) sendData(p []byte, addr net.Addr) (twice bool) {
 	if hasPush(segs) && peer.pace(now, len(p)+s.header) {
 		now = s.now()
 	}
-	return peer.count(now, segs)
+	if peer.count(now, segs) {
+		return peer
+	}
+	return nil
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
