@@ -183,3 +183,32 @@ func TestRTTSamplesOutliveALargeWindow(t *testing.T) {
 		t.Errorf("RTT %v for the first of 6000 segments in flight, want 300ms", got)
 	}
 }
+
+// A client's kcp-go sends to the address it resolved (an IPv4 address in
+// 16 bytes) and reads the server's packets from the socket (in 4): the
+// ACKs it reads must reach the Peer its data went out through, or its
+// send control, its thin-session copies and its receive window see no
+// ACK and no span (as they did not before).
+func TestACKsReachThePeerWhateverTheFormOfItsIPv4Address(t *testing.T) {
+	s, rc, _, _ := ackPeer(t)
+	to, err := net.ResolveUDPAddr("udp", "127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.from = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1).To4(), Port: 9}
+	if len(to.IP) == len(rc.from.IP) {
+		t.Fatalf("the test wants two forms of one address: %d and %d bytes", len(to.IP), len(rc.from.IP))
+	}
+	for sn := range uint32(3) {
+		if _, err := s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 100)), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 2, 0)))
+	if got := s.Peer(to).Gone(); got != 1 {
+		t.Errorf("after the ACK of segment 2 of 0..2, Gone() = %d at the address sent to, want 1", got)
+	}
+	if s.Peer(to) != s.Peer(rc.from) {
+		t.Error("the two forms of the address are two peers")
+	}
+}

@@ -159,14 +159,27 @@ func (s *SealConn) sweepLocked(now time.Time) {
 	}
 }
 
+// addrPort returns the key of the peer at addr (false: not an IP address
+// and port).
+//
+// An IPv4 address is the same peer in either of its forms: a resolved
+// address (net.ResolveUDPAddr, what a client's kcp-go sends to) holds it
+// in 16 bytes, one read from the socket in 4, and as netip.AddrPort
+// those differ (::ffff:127.0.0.1 against 127.0.0.1). Unmapped, a client's
+// packets out and in meet at one Peer; before, what it read of the
+// server's packets (ACKs, spans, loss) never reached the Peer its
+// packets went out through.
 func addrPort(addr net.Addr) (netip.AddrPort, bool) {
+	var ap netip.AddrPort
 	switch a := addr.(type) {
 	case *net.UDPAddr:
-		return a.AddrPort(), true
+		ap = a.AddrPort()
 	case *net.TCPAddr:
-		return a.AddrPort(), true
+		ap = a.AddrPort()
+	default:
+		return ap, false
 	}
-	return netip.AddrPort{}, false
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
 // WriteTo seals p (a packet from kcp-go) and sends it to addr, unless it

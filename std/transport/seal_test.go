@@ -185,6 +185,7 @@ type recordConn struct {
 	mu      sync.Mutex
 	written [][]byte
 	in      chan []byte
+	from    *net.UDPAddr // where the packets read come from (nil: the zero address)
 }
 
 func (r *recordConn) WriteTo(p []byte, _ net.Addr) (int, error) {
@@ -199,7 +200,11 @@ func (r *recordConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	if !ok {
 		return 0, nil, io.EOF
 	}
-	return copy(p, b), &net.UDPAddr{}, nil
+	from := r.from
+	if from == nil {
+		from = &net.UDPAddr{}
+	}
+	return copy(p, b), from, nil
 }
 
 func newRecordSeal(t *testing.T, cipher string) (*SealConn, *recordConn, kcp.BlockCrypt) {
