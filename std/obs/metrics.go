@@ -145,7 +145,7 @@ var (
 	descSessRcvWnd = prometheus.NewDesc("kcptun_session_receive_window_segments", "Receive window the send control chose.", sessionLabels, nil)
 	descSessParity = prometheus.NewDesc("kcptun_session_parity_shards", "Parity shards per FEC group --mode auto sends.", sessionLabels, nil)
 	descSessLoss   = prometheus.NewDesc("kcptun_session_residual_loss_ratio", "Share of data segments sent again in the last window (what FEC did not repair).", sessionLabels, nil)
-	descSessDups   = prometheus.NewDesc("kcptun_session_duplicated_packets_total", "Data packets sent twice while the session was thin (few segments in flight).", sessionLabels, nil)
+	descSessDups   = prometheus.NewDesc("kcptun_session_duplicated_packets_total", "Data packets sent twice: while the session was thin (few segments in flight), and packets of ACKs alone while the peer's packets were lost.", sessionLabels, nil)
 )
 
 // sessionCollector exposes the sessions a tunnel role lists.

@@ -36,8 +36,9 @@ type SessionInfo struct {
 	Parity    int
 	ParityMax int
 	Loss      float64
-	// Dups counts the data packets the session sent twice, as a thin
-	// session (few segments in flight) does on a SealConn.
+	// Dups counts the data packets the session sent twice on a SealConn:
+	// as a thin session (few segments in flight), and packets of ACKs
+	// alone while the peer's packets were lost.
 	Dups uint64
 }
 

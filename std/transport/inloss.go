@@ -1,0 +1,44 @@
+package transport
+
+// inLoss estimates the share of a peer's FEC data shards that do not
+// reach us, from the gaps in their sequence numbers (kcp-go numbers a
+// group's data shards, then its parity shards, one after another; only
+// the data shards are counted, as a sender under --mode auto may leave
+// parity shards out). It is the loss of the path from the peer, and
+// stands in for the path's loss the other way, which only the peer sees.
+type inLoss struct {
+	started bool
+	next    uint64  // the data shard index expected next
+	rate    float64 // moving average of 1 (missed) and 0 (arrived) per shard
+}
+
+const (
+	// inLossGain is the moving average's weight per shard: it follows a
+	// change of the loss within a few hundred packets.
+	inLossGain = 1.0 / 256
+	// inLossMaxGap is the largest gap taken as losses; a larger jump
+	// (a peer's new session, or a reordering past it) starts afresh.
+	inLossMaxGap = 64
+)
+
+// arrived notes the data shard seqid of a group of ds data and ps
+// parity shards.
+func (l *inLoss) arrived(seqid uint32, ds, ps int) {
+	group := uint32(ds + ps)
+	if ds <= 0 || ps < 0 || seqid%group >= uint32(ds) {
+		return
+	}
+	idx := uint64(seqid/group)*uint64(ds) + uint64(seqid%group)
+	switch gap := int64(idx - l.next); {
+	case !l.started || gap > inLossMaxGap || gap < -inLossMaxGap:
+		l.started, l.next = true, idx+1
+	case gap < 0: // late: it was counted as missed
+		l.rate = max(l.rate-inLossGain, 0)
+	default:
+		for range gap {
+			l.rate += (1 - l.rate) * inLossGain
+		}
+		l.rate -= l.rate * inLossGain
+		l.next = idx + 1
+	}
+}

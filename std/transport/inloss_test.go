@@ -1,0 +1,87 @@
+package transport
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The estimate follows the share of data shards that do not arrive,
+// whatever the parity shards do (a sender under --mode auto leaves some
+// out), takes a late shard back, and starts afresh on a jump.
+func TestInLossMeasuresTheDataShardsMissing(t *testing.T) {
+	const ds, ps = 10, 3
+	for _, want := range []float64{0, 0.02, 0.10} {
+		var l inLoss
+		rng := rand.New(rand.NewPCG(1, 2))
+		seqid := uint32(0)
+		for range 4000 { // groups
+			for i := range ds + ps {
+				if i < ds && rng.Float64() >= want {
+					l.arrived(seqid, ds, ps)
+				}
+				if i >= ds && i%2 == 0 {
+					l.arrived(seqid, ds, ps) // half the parity: ignored
+				}
+				seqid++
+			}
+		}
+		if math.Abs(l.rate-want) > 0.01+want/4 {
+			t.Errorf("at %.0f %% loss the estimate is %.2f %%", 100*want, 100*l.rate)
+		}
+	}
+	var l inLoss
+	for _, id := range []uint32{0, 1, 3} { // 2 is missing
+		l.arrived(id, 10, 3)
+	}
+	missed := l.rate
+	l.arrived(2, 10, 3) // late, not lost
+	if l.rate >= missed {
+		t.Errorf("a late shard leaves the estimate at %v (was %v)", l.rate, missed)
+	}
+	l.arrived(1e6, 10, 3) // a new numbering: no loss counted for the jump
+	if l.rate >= missed {
+		t.Errorf("a jump in the numbering raised the estimate to %v", l.rate)
+	}
+}
+
+// While the peer's data shards are lost, a packet of ACKs alone goes out
+// twice (a lost one makes a kcp-go sender resend every segment it
+// acknowledged); on a clean path it goes once.
+func TestACKPacketsGoTwiceWhileThePeersPacketsAreLost(t *testing.T) {
+	s, rc, to, _ := ackPeer(t)
+	acks := func(seqid uint32) int {
+		t.Helper()
+		before := len(rc.written)
+		if _, err := s.WriteTo(fecPacket(seqid, fecTypeData, ackSeg(0, 7, 0), ackSeg(0, 8, 0)), to); err != nil {
+			t.Fatal(err)
+		}
+		return len(rc.written) - before
+	}
+	in := uint32(0) // the peer's seqids
+	peerSends := func(groups int, lose int) {
+		for range groups {
+			for i := range 13 {
+				if i < 10 && i >= lose {
+					receive(t, s, rc, fecPacket(in, fecTypeData, pushSeg(in, 100)))
+				}
+				in++
+			}
+		}
+	}
+	peerSends(100, 0)
+	if n := acks(0); n != 1 {
+		t.Errorf("on a clean path a packet of ACKs went %d times, want 1", n)
+	}
+	peerSends(100, 1) // one data shard in ten lost
+	if n := acks(1); n != 2 {
+		t.Errorf("with 10 %% of the peer's packets lost a packet of ACKs went %d times, want 2", n)
+	}
+	if got := s.Peer(to).Duplicated(); got != 1 {
+		t.Errorf("Duplicated() = %d, want 1", got)
+	}
+	peerSends(300, 0)
+	if n := acks(2); n != 1 {
+		t.Errorf("after the loss ended a packet of ACKs went %d times, want 1", n)
+	}
+}
