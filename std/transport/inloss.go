@@ -9,6 +9,7 @@ package transport
 type inLoss struct {
 	started bool
 	next    uint64  // the data shard index expected next
+	seen    uint64  // bit i: shard next − 1 − i arrived
 	rate    float64 // moving average of 1 (missed) and 0 (arrived) per shard
 }
 
@@ -17,8 +18,9 @@ const (
 	// change of the loss within a few hundred packets.
 	inLossGain = 1.0 / 256
 	// inLossMaxGap is the largest gap taken as losses; a larger jump
-	// (a peer's new session, or a reordering past it) starts afresh.
-	inLossMaxGap = 64
+	// (a peer's new session, or a reordering past it) starts afresh. A
+	// late shard is told from a copy within it (inLoss.seen's 64 bits).
+	inLossMaxGap = 63
 )
 
 // arrived notes the data shard seqid of a group of ds data and ps
@@ -31,14 +33,22 @@ func (l *inLoss) arrived(seqid uint32, ds, ps int) {
 	idx := uint64(seqid/group)*uint64(ds) + uint64(seqid%group)
 	switch gap := int64(idx - l.next); {
 	case !l.started || gap > inLossMaxGap || gap < -inLossMaxGap:
-		l.started, l.next = true, idx+1
-	case gap < 0: // late: it was counted as missed
-		l.rate = max(l.rate-inLossGain, 0)
+		l.started, l.next, l.seen = true, idx+1, 1
+	case gap < 0: // late, counted as missed; or a copy (a thin session's, or ACKs')
+		if bit := uint64(1) << (-gap - 1); l.seen&bit == 0 {
+			l.seen |= bit
+			l.rate = max(l.rate-inLossGain, 0)
+		}
 	default:
 		for range gap {
 			l.rate += (1 - l.rate) * inLossGain
 		}
 		l.rate -= l.rate * inLossGain
 		l.next = idx + 1
+		if gap+1 >= 64 {
+			l.seen = 1
+		} else {
+			l.seen = l.seen<<(gap+1) | 1
+		}
 	}
 }

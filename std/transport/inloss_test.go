@@ -31,13 +31,20 @@ func TestInLossMeasuresTheDataShardsMissing(t *testing.T) {
 		}
 	}
 	var l inLoss
-	for _, id := range []uint32{0, 1, 3} { // 2 is missing
+	for _, id := range []uint32{0, 2, 4, 6, 8} { // 1, 3, 5 and 7 are missing
 		l.arrived(id, 10, 3)
 	}
 	missed := l.rate
-	l.arrived(2, 10, 3) // late, not lost
+	l.arrived(3, 10, 3) // late, not lost
 	if l.rate >= missed {
 		t.Errorf("a late shard leaves the estimate at %v (was %v)", l.rate, missed)
+	}
+	late := l.rate
+	for _, id := range []uint32{3, 4, 8, 8} { // copies, as of a thin session's packets
+		l.arrived(id, 10, 3)
+	}
+	if l.rate != late {
+		t.Errorf("copies of shards that arrived moved the estimate from %v to %v", late, l.rate)
 	}
 	l.arrived(1e6, 10, 3) // a new numbering: no loss counted for the jump
 	if l.rate >= missed {

@@ -208,17 +208,17 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if typ == fecTypeParity && !s.sendParity(p, addr) {
 		return len(p), nil
 	}
-	var thin *Peer
+	var twice *Peer
 	if typ == fecTypeData {
-		thin = s.sendData(p, addr)
+		twice = s.sendData(p, addr)
 	}
 	if err := s.send(p, addr); err != nil {
 		return 0, err
 	}
 	// The copy is a bonus: the packet went out, so its error is not
 	// kcp-go's to see.
-	if thin != nil && s.send(p, addr) == nil {
-		thin.dups.Add(1)
+	if twice != nil && s.send(p, addr) == nil {
+		twice.dups.Add(1)
 	}
 	return len(p), nil
 }
@@ -261,9 +261,8 @@ func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
 
 // sendData paces the data packet p to its peer and feeds the peer's
 // controllers the KCP segments in it, timed when it leaves. It returns
-// the peer when p goes out twice, as data of a thin session (see
-// Peer.count), and nil otherwise.
-func (s *SealConn) sendData(p []byte, addr net.Addr) (thin *Peer) {
+// the peer when p goes out twice (see Peer.count), and nil otherwise.
+func (s *SealConn) sendData(p []byte, addr net.Addr) (twice *Peer) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
 		return nil
@@ -467,7 +466,7 @@ func (p *Peer) session(conv uint32) {
 // reports whether the packet goes out twice: it carries data of a thin
 // flow (no more than thinFlight segments in the network with it), or
 // ACKs alone while the peer's packets are lost (see SealConn).
-func (p *Peer) count(now time.Time, segs []byte) (thin bool) {
+func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pushes, retrans, acks := 0, 0, 0
