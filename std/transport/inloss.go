@@ -23,14 +23,9 @@ const (
 	inLossMaxGap = 63
 )
 
-// arrived notes the data shard seqid of a group of ds data and ps
-// parity shards.
-func (l *inLoss) arrived(seqid uint32, ds, ps int) {
-	group := uint32(ds + ps)
-	if ds <= 0 || ps < 0 || seqid%group >= uint32(ds) {
-		return
-	}
-	idx := uint64(seqid/group)*uint64(ds) + uint64(seqid%group)
+// arrived notes the data shard numbered idx among the peer's data shards
+// (SealConn.dataIndex).
+func (l *inLoss) arrived(idx uint64) {
 	switch gap := int64(idx - l.next); {
 	case !l.started || gap > inLossMaxGap || gap < -inLossMaxGap:
 		l.started, l.next, l.seen = true, idx+1, 1

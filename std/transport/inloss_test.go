@@ -8,20 +8,29 @@ import (
 
 // The estimate follows the share of data shards that do not arrive,
 // whatever the parity shards do (a sender under --mode auto leaves some
-// out), takes a late shard back, and starts afresh on a jump.
+// out: the SealConn's numbering skips them), takes a late shard back,
+// leaves copies alone, and starts afresh on a jump.
 func TestInLossMeasuresTheDataShardsMissing(t *testing.T) {
-	const ds, ps = 10, 3
+	s, _, _ := newRecordSeal(t, "null") // FEC 10/3
+	if s.ds != 10 || s.ps != 3 {
+		t.Fatalf("the test wants FEC 10/3, has %d/%d", s.ds, s.ps)
+	}
+	feed := func(l *inLoss, seqid uint32) {
+		if idx, data := s.dataIndex(seqid); data {
+			l.arrived(idx)
+		}
+	}
 	for _, want := range []float64{0, 0.02, 0.10} {
 		var l inLoss
 		rng := rand.New(rand.NewPCG(1, 2))
 		seqid := uint32(0)
 		for range 4000 { // groups
-			for i := range ds + ps {
-				if i < ds && rng.Float64() >= want {
-					l.arrived(seqid, ds, ps)
+			for i := range s.ds + s.ps {
+				if i < s.ds && rng.Float64() >= want {
+					feed(&l, seqid)
 				}
-				if i >= ds && i%2 == 0 {
-					l.arrived(seqid, ds, ps) // half the parity: ignored
+				if i >= s.ds && i%2 == 0 {
+					feed(&l, seqid) // half the parity: not counted
 				}
 				seqid++
 			}
@@ -31,22 +40,22 @@ func TestInLossMeasuresTheDataShardsMissing(t *testing.T) {
 		}
 	}
 	var l inLoss
-	for _, id := range []uint32{0, 2, 4, 6, 8} { // 1, 3, 5 and 7 are missing
-		l.arrived(id, 10, 3)
+	for _, id := range []uint32{0, 2, 4, 6, 8, 13} { // 1, 3, 5, 7 and 9 are missing (10–12: parity)
+		feed(&l, id)
 	}
 	missed := l.rate
-	l.arrived(3, 10, 3) // late, not lost
+	feed(&l, 3) // late, not lost
 	if l.rate >= missed {
 		t.Errorf("a late shard leaves the estimate at %v (was %v)", l.rate, missed)
 	}
 	late := l.rate
-	for _, id := range []uint32{3, 4, 8, 8} { // copies, as of a thin session's packets
-		l.arrived(id, 10, 3)
+	for _, id := range []uint32{3, 4, 8, 13, 13} { // copies, as of a thin session's packets
+		feed(&l, id)
 	}
 	if l.rate != late {
 		t.Errorf("copies of shards that arrived moved the estimate from %v to %v", late, l.rate)
 	}
-	l.arrived(1e6, 10, 3) // a new numbering: no loss counted for the jump
+	feed(&l, 1e6) // a new numbering: no loss counted for the jump
 	if l.rate >= missed {
 		t.Errorf("a jump in the numbering raised the estimate to %v", l.rate)
 	}
@@ -87,8 +96,18 @@ func TestACKPacketsGoTwiceWhileThePeersPacketsAreLost(t *testing.T) {
 	if got := s.Peer(to).Duplicated(); got != 1 {
 		t.Errorf("Duplicated() = %d, want 1", got)
 	}
+	// A download's data goes once, loss or not: only ACKs alone are copied.
+	for sn := range uint32(3 * thinFlight) {
+		before := len(rc.written)
+		if _, err := s.WriteTo(fecPacket(2+sn, fecTypeData, pushSeg(sn, 100)), to); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(rc.written) - before; sn >= thinFlight && n != 1 {
+			t.Errorf("data segment %d of a bulk session went %d times at 10 %% loss, want 1", sn, n)
+		}
+	}
 	peerSends(300, 0)
-	if n := acks(2); n != 1 {
+	if n := acks(100); n != 1 {
 		t.Errorf("after the loss ended a packet of ACKs went %d times, want 1", n)
 	}
 }

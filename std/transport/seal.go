@@ -248,11 +248,26 @@ func (s *SealConn) send(p []byte, addr net.Addr) error {
 	return err
 }
 
-// sendParity reports whether the parity shard p goes out: its index in
-// its group is below the peer's chosen count.
+// inGroup returns the FEC group of the shard kcp-go numbered seqid and
+// its place in it: a group's data shards come first (0 to ds − 1), then
+// its parity shards.
+func (s *SealConn) inGroup(seqid uint32) (group uint64, index int) {
+	n := uint32(max(s.ds+s.ps, 1))
+	return uint64(seqid / n), int(seqid % n)
+}
+
+// dataIndex returns the place of the data shard numbered seqid among all
+// the data shards (false: seqid is a parity shard's).
+func (s *SealConn) dataIndex(seqid uint32) (uint64, bool) {
+	group, index := s.inGroup(seqid)
+	return group*uint64(s.ds) + uint64(index), index < s.ds
+}
+
+// sendParity reports whether the parity shard p goes out: its index
+// among its group's parity shards is below the peer's chosen count.
 func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
-	group := uint32(s.ds + s.ps)
-	index := int(binary.LittleEndian.Uint32(p)%group) - s.ds
+	_, index := s.inGroup(binary.LittleEndian.Uint32(p))
+	index -= s.ds
 	s.mu.Lock()
 	peer := s.peerLocked(addr, s.now())
 	s.mu.Unlock()
@@ -306,7 +321,8 @@ func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			now := s.now()
 			peer := s.peerLocked(addr, now)
 			s.mu.Unlock()
-			if peer.received(now, binary.LittleEndian.Uint32(p), s.ds, s.ps, segs) {
+			idx, data := s.dataIndex(binary.LittleEndian.Uint32(p))
+			if peer.received(now, idx, data, segs) {
 				if f := peer.onAck.Load(); f != nil {
 					(*f)()
 				}
@@ -504,10 +520,10 @@ func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 	return p.acks.inNetwork(p.maxSn+1) <= thinFlight
 }
 
-// received walks the KCP segments of one data packet from the peer (the
-// data shard seqid of groups of ds + ps) and reports whether they changed
-// what is Gone.
-func (p *Peer) received(now time.Time, seqid uint32, ds, ps int, segs []byte) (acked bool) {
+// received walks the KCP segments of one data packet from the peer (data
+// shard idx, when data: see SealConn.dataIndex) and reports whether they
+// changed what is Gone.
+func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	before := p.acks.gone()
@@ -524,7 +540,9 @@ func (p *Peer) received(now time.Time, seqid uint32, ds, ps int, segs []byte) (a
 			p.span.received(seg.sn)
 		}
 	}
-	p.in.arrived(seqid, ds, ps)
+	if data {
+		p.in.arrived(idx)
+	}
 	return p.acks.gone() != before
 }
 
