@@ -100,8 +100,18 @@ type batchWriter struct {
 	queue   []queued
 	sending bool             // a sender goroutine is running
 	errs    map[string]error // a failed send, told to the next write to its address
-	msgs    []ipv4.Message   // the sender's, reused
 	batch   []queued         // the sender's, reused
+
+	// The sender's, reused: a system call's messages, the packets each
+	// carries (a slice of bufs), and their segmenting control messages.
+	msgs []ipv4.Message
+	segs []int
+	bufs [][]byte
+	oob  []byte
+	// segment is set while runs of equal-size packets to one address go
+	// as one message the kernel cuts into datagrams (UDP_SEGMENT); it is
+	// cleared for good when the kernel refuses one.
+	segment bool
 }
 
 type queued struct {
@@ -118,15 +128,19 @@ func newBatchWriter(pc net.PacketConn, free func(*[]byte)) *batchWriter {
 	if conn == nil {
 		return nil
 	}
-	return writerOn(conn, free)
+	return writerOn(conn, free, canSegment(pc.(*net.UDPConn)))
 }
 
-func writerOn(conn batchConn, free func(*[]byte)) *batchWriter {
-	w := &batchWriter{conn: conn, free: free, msgs: make([]ipv4.Message, writeBatchSize)}
-	w.room.L = &w.mu
-	for i := range w.msgs {
-		w.msgs[i].Buffers = make([][]byte, 1)
+// writerOn returns a batchWriter on conn; segment says whether conn's
+// kernel cuts a message into datagrams (UDP_SEGMENT).
+func writerOn(conn batchConn, free func(*[]byte), segment bool) *batchWriter {
+	w := &batchWriter{conn: conn, free: free, segment: segment,
+		msgs: make([]ipv4.Message, writeBatchSize), segs: make([]int, writeBatchSize),
+		bufs: make([][]byte, writeBatchSize)}
+	if segment {
+		w.oob = make([]byte, writeBatchSize*segmentOOBSize)
 	}
+	w.room.L = &w.mu
 	return w
 }
 
@@ -191,36 +205,112 @@ type sendFailure struct {
 	err  error
 }
 
-// write sends batch, writeBatchSize packets per call; a packet the socket
-// refuses is skipped and reported.
+// The kernel's bounds on one segmented send: at most maxSegments
+// datagrams (UDP_MAX_SEGMENTS was 64 before Linux 6.2) and maxSegmentedBytes
+// in all (a UDP datagram's length field, with room for an IPv6 header).
+const (
+	maxSegments       = 64
+	maxSegmentedBytes = 65535 - 8 - 40
+)
+
+// write sends batch, up to writeBatchSize packets per call; a packet the
+// socket refuses is skipped and reported. While w.segment is set, a run
+// of packets of one size to one address (the last may be shorter) goes
+// as one message the kernel cuts into those datagrams: the same packets
+// on the wire, one trip through the network stack for the run.
 func (w *batchWriter) write(batch []queued) (failed []sendFailure) {
 	for len(batch) > 0 {
-		k := min(len(batch), len(w.msgs))
-		for i, q := range batch[:k] {
-			w.msgs[i].Buffers[0] = (*q.buf)[:q.n]
-			w.msgs[i].Addr = q.addr
-		}
+		k := w.pack(batch)
 		n, err := w.conn.WriteBatch(w.msgs[:k], 0)
 		n = min(max(n, 0), k)
 		if err == nil && n == 0 {
 			err = io.ErrNoProgress
 		}
+		sent := w.packetsIn(n)
 		switch {
 		case err == nil:
 		case errors.Is(err, net.ErrClosed): // nothing more goes out
 			failed = append(failed, sendFailure{batch[0].addr.String(), err})
-			n = len(batch)
+			sent = len(batch)
+		case n < k && w.segs[n] > 1 && refusesSegments(err):
+			w.segment = false // send the rest one datagram per message
 		case n < k:
-			failed = append(failed, sendFailure{batch[n].addr.String(), err})
-			n++ // skip the packet that failed
+			failed = append(failed, sendFailure{batch[sent].addr.String(), err})
+			sent += w.segs[n] // skip the packets that failed
 		}
-		for i := range n {
+		for i := range sent {
 			w.free(batch[i].buf)
 		}
+		clear(w.bufs)
 		for i := range k {
-			w.msgs[i].Buffers[0], w.msgs[i].Addr = nil, nil
+			w.msgs[i].Buffers, w.msgs[i].OOB, w.msgs[i].Addr = nil, nil, nil
 		}
-		batch = batch[n:]
+		batch = batch[sent:]
 	}
 	return failed
+}
+
+// pack fills w.msgs with the first packets of batch, at most
+// writeBatchSize of them, and returns how many messages it filled;
+// w.segs[i] is the number of packets in message i.
+func (w *batchWriter) pack(batch []queued) (msgs int) {
+	batch = batch[:min(len(batch), len(w.bufs))]
+	used := 0
+	for used < len(batch) {
+		run := 1
+		if w.segment {
+			run = sameSizeRun(batch[used:])
+		}
+		m := &w.msgs[msgs]
+		for i, q := range batch[used : used+run] {
+			w.bufs[used+i] = (*q.buf)[:q.n]
+		}
+		m.Buffers = w.bufs[used : used+run : used+run]
+		m.Addr = batch[used].addr
+		if run > 1 {
+			m.OOB = segmentOOB(w.oob[msgs*segmentOOBSize:], batch[used].n)
+		}
+		w.segs[msgs] = run
+		used += run
+		msgs++
+	}
+	return msgs
+}
+
+// packetsIn returns the number of packets in the first n messages.
+func (w *batchWriter) packetsIn(n int) int {
+	p := 0
+	for _, s := range w.segs[:n] {
+		p += s
+	}
+	return p
+}
+
+// sameSizeRun returns how many packets at the head of batch the kernel
+// can send as one segmented message: to one address, of the first one's
+// size (the last may be shorter), within the kernel's bounds.
+func sameSizeRun(batch []queued) int {
+	size, total := batch[0].n, batch[0].n
+	run := 1
+	for run < len(batch) && run < maxSegments {
+		q := batch[run]
+		if batch[run-1].n != size || q.n > size || total+q.n > maxSegmentedBytes || !sameAddr(q.addr, batch[0].addr) {
+			break
+		}
+		total += q.n
+		run++
+	}
+	return run
+}
+
+// sameAddr reports whether a and b are one UDP address (kcp-go writes a
+// session's packets to one *net.UDPAddr, so the first test nearly always
+// answers).
+func sameAddr(a, b net.Addr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	ub, ok2 := b.(*net.UDPAddr)
+	if !ok || !ok2 {
+		return false
+	}
+	return ua == ub || ua.Port == ub.Port && ua.Zone == ub.Zone && ua.IP.Equal(ub.IP)
 }

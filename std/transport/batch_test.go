@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -246,7 +248,7 @@ func TestBatchWriterOnAClosedSocket(t *testing.T) {
 // writeBatchSize packets, not one each.
 func TestBatchWriterSendsWhatQueuedInOneCall(t *testing.T) {
 	fc := &gatedConn{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	w := writerOn(fc, func(*[]byte) {})
+	w := writerOn(fc, func(*[]byte) {}, false)
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
 	b := []byte("x")
 	if err := w.send(&b, 1, to); err != nil {
@@ -290,3 +292,167 @@ func (g *gatedConn) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 }
 
 func (g *gatedConn) ReadBatch([]ipv4.Message, int) (int, error) { return 0, net.ErrClosed }
+
+// A run of packets of one size to one address goes to the kernel as one
+// message it cuts into datagrams (UDP_SEGMENT), and each still reaches
+// its address whole and in order: a shorter packet ends a run, as does
+// another address or a longer packet.
+func TestBatchWriterSegmentsRunsOfEqualPackets(t *testing.T) {
+	for _, network := range []string{"udp4", "udp6"} {
+		t.Run(network, func(t *testing.T) {
+			socks := loopbackSockets(t, network, 3)
+			tx, rxs := socks[0], socks[1:]
+			if !canSegment(tx.(*net.UDPConn)) {
+				t.Skipf("the kernel here (%s) does not segment UDP sends (UDP_SEGMENT)", runtime.GOOS)
+			}
+			rec := &recordingBatch{batchConn: batchCalls(tx)}
+			var freed atomic.Int32
+			w := writerOn(rec, func(*[]byte) { freed.Add(1) }, true)
+			type pkt struct {
+				to   int
+				data []byte
+			}
+			var sent []pkt
+			for i := range 150 {
+				to, size := 0, 300
+				switch {
+				case i%40 == 39:
+					size = 100 // ends a run
+				case i >= 120 && i%2 == 0:
+					to = 1 // another address ends a run
+				}
+				p := pkt{to, bytes.Repeat([]byte{byte(i)}, size)}
+				sent = append(sent, p)
+				b := slices.Clone(p.data)
+				if err := w.send(&b, len(b), rxs[to].LocalAddr()); err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+			}
+			w.drain()
+			if n := freed.Load(); n != int32(len(sent)) {
+				t.Errorf("%d buffers given back, want %d", n, len(sent))
+			}
+			if msgs, pkts := rec.counts(); msgs > pkts/2 { // 30 of the 150 alternate addresses
+				t.Errorf("%d packets went in %d messages: runs were not segmented", pkts, msgs)
+			}
+			buf := make([]byte, 500)
+			for _, rx := range rxs {
+				rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+			}
+			for i, p := range sent {
+				n, _, err := rxs[p.to].ReadFrom(buf)
+				if err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+				if !bytes.Equal(buf[:n], p.data) {
+					t.Fatalf("packet %d: %d bytes starting %v, want %d bytes of %d", i, n, buf[:min(n, 4)], len(p.data), byte(i))
+				}
+			}
+		})
+	}
+}
+
+// The runs a writer makes: one size to one address, the last packet may
+// be shorter, and a longer packet or another address starts a new one.
+func TestBatchWriterRuns(t *testing.T) {
+	a := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	aAgain := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	b := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10}
+	batch := []queued{}
+	for _, q := range []struct {
+		n    int
+		addr net.Addr
+	}{{5, a}, {5, aAgain}, {5, a}, {3, a}, {5, a}, {5, a}, {5, b}, {5, a}, {6, a}} {
+		buf := make([]byte, q.n)
+		batch = append(batch, queued{&buf, q.n, q.addr})
+	}
+	w := writerOn(nil, nil, true)
+	k := w.pack(batch)
+	if want := []int{4, 2, 1, 1, 1}; !slices.Equal(w.segs[:k], want) {
+		t.Errorf("runs %v, want %v", w.segs[:k], want)
+	}
+	w.segment = false
+	k = w.pack(batch)
+	if want := slices.Repeat([]int{1}, len(batch)); !slices.Equal(w.segs[:k], want) {
+		t.Errorf("without segmenting, runs %v, want %v", w.segs[:k], want)
+	}
+}
+
+// When the kernel refuses a segmented send (a device without checksum
+// offload says EIO), the writer sends the same packets one by one, and
+// from then on, and reports no error for them.
+func TestBatchWriterFallsBackWhenSegmentsAreRefused(t *testing.T) {
+	socks := loopbackSockets(t, "udp4", 2)
+	tx, rx := socks[0], socks[1]
+	rec := &recordingBatch{batchConn: batchCalls(tx), refuseSegments: true}
+	w := writerOn(rec, func(*[]byte) {}, true)
+	const packets = 20
+	for i := range packets {
+		b := bytes.Repeat([]byte{byte(i)}, 50)
+		if err := w.send(&b, len(b), rx.LocalAddr()); err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+	}
+	w.drain()
+	b := []byte("last")
+	if err := w.send(&b, len(b), rx.LocalAddr()); err != nil {
+		t.Errorf("a write after the refusal got %v, want none", err)
+	}
+	w.drain()
+	if w.segment {
+		t.Error("the writer still segments after the kernel refused")
+	}
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	for i := range packets + 1 {
+		n, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		want := bytes.Repeat([]byte{byte(i)}, 50)
+		if i == packets {
+			want = []byte("last")
+		}
+		if !bytes.Equal(buf[:n], want) {
+			t.Fatalf("packet %d: %q, want %q", i, buf[:n], want)
+		}
+	}
+}
+
+// recordingBatch counts the messages and packets written through it;
+// with refuseSegments it fails a call whose first unsent message is
+// segmented, as a kernel without checksum offload does (EIO).
+type recordingBatch struct {
+	batchConn
+	refuseSegments bool
+	mu             sync.Mutex
+	msgs, pkts     int
+}
+
+func (r *recordingBatch) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
+	if r.refuseSegments {
+		for i, m := range ms {
+			if len(m.Buffers) > 1 {
+				if i == 0 {
+					return 0, &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmmsg", syscall.EIO)}
+				}
+				ms = ms[:i]
+				break
+			}
+		}
+	}
+	n, err := r.batchConn.WriteBatch(ms, flags)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range ms[:max(n, 0)] {
+		r.msgs++
+		r.pkts += len(m.Buffers)
+	}
+	return n, err
+}
+
+func (r *recordingBatch) counts() (msgs, pkts int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.msgs, r.pkts
+}

@@ -75,7 +75,8 @@ const (
 // kcp-go's batched socket calls (sendmmsg, recvmmsg) need the bare UDP
 // socket, so kcp-go reads and writes a SealConn a packet per call. The
 // SealConn reads and writes a UDP socket many packets per system call
-// itself (batchReader, batchWriter).
+// itself (batchReader, batchWriter); on Linux the batchWriter hands the
+// kernel a run of equal-size packets to one peer as one segmented send.
 type SealConn struct {
 	net.PacketConn
 	block  kcp.BlockCrypt // nil: no cipher ("null")
