@@ -366,6 +366,7 @@ type Peer struct {
 	span    spanTrack
 	rtts    rttTrack
 	in      inLoss
+	train   trainRate
 }
 
 func newPeer(ps int, adapt bool, rtts int) *Peer {
@@ -476,6 +477,7 @@ func (p *Peer) session(conv uint32) {
 	if conv != p.conv {
 		clear(p.rtts.sent)
 		p.started, p.acks, p.span, p.rtts, p.in, p.conv = false, ackTrack{}, spanTrack{}, rttTrack{sent: p.rtts.sent, size: p.rtts.size}, inLoss{}, conv
+		p.train = trainRate{}
 	}
 }
 
@@ -527,7 +529,7 @@ func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before := p.acks.gone()
+	before, delivered := p.acks.gone(), p.acks.delivered
 	for seg := range segments(segs) {
 		p.session(seg.conv)
 		p.acks.advance(seg.una)
@@ -544,7 +546,20 @@ func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acke
 	if data {
 		p.in.arrived(idx)
 	}
+	if p.acks.delivered != delivered {
+		p.train.add(now, p.acks.delivered)
+	}
 	return p.acks.gone() != before
+}
+
+// TakeBottleneck returns the most segments per second the peer
+// acknowledged of segments that reached it back to back, since the last
+// call (0: unknown): the rate of the path's bottleneck once a burst of
+// the sender's has met it (see trainRate).
+func (p *Peer) TakeBottleneck() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.train.take()
 }
 
 // SetReadBuffer sets the read buffer of the socket underneath, for

@@ -222,7 +222,11 @@ func (t *flowTuner) sample(now time.Time) (active bool) {
 		minRTT = t.rate.State().MinRTT
 	} else {
 		out, retrans := atomic.LoadUint64(&kcp.DefaultSnmp.OutSegs), atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs)
-		if d, changed := t.ctl.Update(flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked), Out: out, Retrans: retrans}); changed {
+		sample := flow.Sample{Now: now, SRTT: srtt, Blocked: time.Duration(blocked), Out: out, Retrans: retrans}
+		if t.parity != nil {
+			sample.Bottleneck = t.parity.TakeBottleneck()
+		}
+		if d, changed := t.ctl.Update(sample); changed {
 			t.apply(d)
 		}
 		minRTT = t.ctl.State().MinRTT
