@@ -11,7 +11,7 @@ const (
 	parityWindowMin  = 50 * time.Millisecond  // …and at least this long (or two RTTs)
 	parityWindowMax  = 10 * time.Second       // or after this long with at least parityWindowLow
 	parityWindowLow  = 50                     // segments
-	parityHighLoss   = 0.015                  // residual loss that adds a parity shard at RTT ≤ parityRTTRef
+	parityHighLoss   = 0.03                   // residual loss that adds a parity shard at RTT ≤ parityRTTRef (below it, resending costs less than a shard)
 	parityRTTRef     = 100 * time.Millisecond // longer paths add parity at proportionally less loss
 	parityHighFloor  = 0.0025                 // the least residual loss that adds a shard
 	parityCalm       = 3                      // calm windows in a row before a shard is dropped

@@ -69,18 +69,24 @@ func TestParityKeepsEveryShardOnAVeryLossyLink(t *testing.T) {
 	}
 }
 
-// TestParitySpendsLittleOnModerateLoss: 2 % loss at 80 ms needs one shard
-// (0 leaves 2 % to resend, above the threshold; 1 leaves about 0.4 %),
-// and it settles there, probing 0 seldom (the hold backs off).
+// TestParitySpendsLittleOnModerateLoss: at 80 ms, 2 % loss is left to
+// retransmission (it leaves 2 % to resend, under the threshold: on the
+// bench's lossy link a shard cost more than the resends it saved, 1.06×
+// the goodput without it), and 5 % needs a shard most of the time.
 func TestParitySpendsLittleOnModerateLoss(t *testing.T) {
-	pc := NewParity(3)
-	counts, _ := drive(pc, time.Unix(0, 0), 120*time.Second, 80*time.Millisecond, func(time.Duration) float64 { return 0.02 })
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
-	if counts[1] < total*9/10 || counts[2]+counts[3] > 0 {
-		t.Fatalf("2 %% loss: shards %v over the last 30 s, want 1 at least 90 %% of the time and never 2 or 3", counts)
+	for _, c := range []struct {
+		loss       float64
+		most, none int // shards sent at least 80 % of the time, and never
+	}{{0.02, 0, 1}, {0.05, 1, 3}} {
+		pc := NewParity(3)
+		counts, _ := drive(pc, time.Unix(0, 0), 120*time.Second, 80*time.Millisecond, func(time.Duration) float64 { return c.loss })
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		if counts[c.most] < total*8/10 || counts[c.none] > 0 {
+			t.Errorf("%.0f %% loss: shards %v over the last 30 s, want %d at least 80 %% of the time and never %d", 100*c.loss, counts, c.most, c.none)
+		}
 	}
 }
 
@@ -94,8 +100,8 @@ func TestParitySpendsMoreOnLongPaths(t *testing.T) {
 	if cs[0] == 0 {
 		t.Errorf("1 %% loss at 80 ms: shards %v, want mostly 0", cs)
 	}
-	if cl[0] > 0 {
-		t.Errorf("1 %% loss at 600 ms: shards %v, want never 0", cl)
+	if total := cl[0] + cl[1] + cl[2] + cl[3]; cl[0] > total/2 {
+		t.Errorf("1 %% loss at 600 ms: shards %v, want at least one most of the time", cl)
 	}
 	if HighLoss(600*time.Millisecond) >= HighLoss(80*time.Millisecond) {
 		t.Errorf("HighLoss does not fall with the RTT")
