@@ -254,11 +254,12 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 		// an idle or application-limited sender learns nothing here
 	case c.phase == PhaseStartup && c.wnd < c.startupBDP()/2:
 		// Far below what the bottleneck's rate fills (at the least), a
-		// queue is the sender's own burst: the window a step frees goes out at once,
-		// and its last packets wait behind the first at the bottleneck
-		// (on a 10 Mbit/s path 32 segments wait 22 ms on average, over a
-		// 600 ms path's 15 ms target: startup left at 32 segments and the
-		// window took 10 s to reach the path's 430).
+		// queue is the sender's own burst: a download's first window
+		// goes out at once, and its last packets wait behind the first
+		// at the bottleneck (on a 10 Mbit/s path 32 segments and their
+		// parity wait 22 ms on average, over a 600 ms path's 15 ms
+		// target: startup left at 32 segments, and the window took 10 s
+		// to reach the path's 430).
 		c.startupDouble(now)
 	case c.phase == PhaseStartup && c.qdelay >= t && !c.queueSeen:
 		// The first round trip that shows a queue holds the window
