@@ -212,3 +212,30 @@ func TestACKsReachThePeerWhateverTheFormOfItsIPv4Address(t *testing.T) {
 		t.Error("the two forms of the address are two peers")
 	}
 }
+
+// The ACKs a peer sends back while segments reach it back to back give
+// the bottleneck's rate (Peer.TakeBottleneck): here 7 segments
+// acknowledged every 10 ms, 700 a second, whatever copies of those
+// packets and packets of data alone come in between.
+func TestPeerReadsTheBottleneckFromItsACKs(t *testing.T) {
+	s, rc, to, clock := ackPeer(t)
+	for sn := uint32(0); sn < 200; sn++ {
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 100)), to)
+	}
+	p := s.Peer(to)
+	if got := p.TakeBottleneck(); got != 0 {
+		t.Fatalf("before any ACK: %v seg/s, want 0 (unknown)", got)
+	}
+	seqid := uint32(0)
+	for una := uint32(7); una <= 140; una += 7 {
+		*clock = clock.Add(10 * time.Millisecond)
+		ack := fecPacket(seqid, fecTypeData, ackSeg(0, una-1, una))
+		receive(t, s, rc, ack)
+		receive(t, s, rc, ack) // its copy
+		receive(t, s, rc, fecPacket(seqid+1, fecTypeData, pushSeg(una, 100)))
+		seqid += 2
+	}
+	if got := p.TakeBottleneck(); got < 690 || got > 710 {
+		t.Errorf("bottleneck %v seg/s, want 700", got)
+	}
+}

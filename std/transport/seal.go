@@ -476,8 +476,8 @@ func (p *Peer) TakeRecvSpan() int {
 func (p *Peer) session(conv uint32) {
 	if conv != p.conv {
 		clear(p.rtts.sent)
-		p.started, p.acks, p.span, p.rtts, p.in, p.conv = false, ackTrack{}, spanTrack{}, rttTrack{sent: p.rtts.sent, size: p.rtts.size}, inLoss{}, conv
-		p.train = trainRate{}
+		p.started, p.acks, p.span, p.in, p.train, p.conv = false, ackTrack{}, spanTrack{}, inLoss{}, trainRate{}, conv
+		p.rtts = rttTrack{sent: p.rtts.sent, size: p.rtts.size}
 	}
 }
 
@@ -529,7 +529,7 @@ func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before, delivered := p.acks.gone(), p.acks.delivered
+	before := p.acks.gone()
 	for seg := range segments(segs) {
 		p.session(seg.conv)
 		p.acks.advance(seg.una)
@@ -546,9 +546,7 @@ func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acke
 	if data {
 		p.in.arrived(idx)
 	}
-	if p.acks.delivered != delivered {
-		p.train.add(now, p.acks.delivered)
-	}
+	p.train.add(now, p.acks.delivered)
 	return p.acks.gone() != before
 }
 

@@ -31,9 +31,9 @@ type trainRate struct {
 	most      float64 // segments per second, since the last take
 }
 
-// add records an ACK packet that arrived at now, when delivered
-// segments were acknowledged in total; one with no news is left out (a
-// copy, or a window update).
+// add notes a packet from the peer that arrived at now, when delivered
+// segments were acknowledged in total; one that brought no news (data
+// alone, a window update, a copy of an ACK packet) is left out.
 func (r *trainRate) add(now time.Time, delivered uint64) {
 	i := r.n % trainLen
 	if r.n > 0 && delivered == r.delivered[(r.n-1)%trainLen] {

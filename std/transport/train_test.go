@@ -10,7 +10,8 @@ import (
 // rate; the most over any run of them is the bottleneck's, whatever came
 // slower in between. Nothing is known before a run spans trainMinSpan,
 // and ACK packets further apart than trainMaxGap are no run, however
-// much each acknowledges (the sender sent in bursts).
+// much each acknowledges (the sender sent in bursts), even where the
+// peer's packets of data alone come in between.
 func TestTrainRateIsTheBottlenecksRate(t *testing.T) {
 	var r trainRate
 	now := time.Unix(1e9, 0)
@@ -32,6 +33,9 @@ func TestTrainRateIsTheBottlenecksRate(t *testing.T) {
 	for range 2 * trainLen {
 		ack(30*time.Millisecond, 100) // bursts a window apart: 3333 seg/s if taken as a train
 		r.add(now, delivered)         // a copy of that packet: no news
+		for i := range 5 {            // the peer's data alone, every 5 ms: no news, and no bridge over the gap
+			r.add(now.Add(time.Duration(i+1)*5*time.Millisecond), delivered)
+		}
 	}
 	if got := r.take(); math.Abs(got-700) > 1 {
 		t.Errorf("bottleneck %v seg/s, want 700", got)
