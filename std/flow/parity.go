@@ -7,17 +7,20 @@ import (
 
 // The Parity controller's tuning.
 const (
-	parityWindowSegs = 1000                   // a window closes after this many data segments sent…
-	parityWindowMin  = 50 * time.Millisecond  // …and at least this long (or two RTTs)
-	parityWindowMax  = 10 * time.Second       // or after this long with at least parityWindowLow
-	parityWindowLow  = 50                     // segments
-	parityHighLoss   = 0.03                   // residual loss that adds a parity shard at RTT ≤ parityRTTRef (below it, resending costs less than a shard)
-	parityRTTRef     = 100 * time.Millisecond // longer paths add parity at proportionally less loss
-	parityHighFloor  = 0.0025                 // the least residual loss that adds a shard
-	parityCalm       = 3                      // calm windows in a row before a shard is dropped
-	parityMedianOf   = 5                      // the residual loss is the median of this many windows
-	parityHoldMin    = time.Second            // the least time between a step and the next drop
-	parityHoldMax    = 30 * time.Second       // the hold after drops that failed again and again
+	parityWindowSegs   = 1000                   // a window closes after this many data segments sent…
+	parityWindowMin    = 50 * time.Millisecond  // …and at least this long (or two RTTs)
+	parityWindowMax    = 10 * time.Second       // or after this long with at least parityWindowLow
+	parityWindowLow    = 50                     // segments
+	parityHighLoss     = 0.03                   // residual loss that adds a parity shard at RTT ≤ parityRTTRef (below it, resending costs less than a shard)
+	parityRTTRef       = 100 * time.Millisecond // longer paths add parity at proportionally less loss
+	parityHighFloor    = 0.0025                 // the least residual loss that adds a shard
+	parityCalm         = 3                      // calm windows in a row before a shard is dropped
+	parityMedianOf     = 5                      // the residual loss is the median of this many windows
+	parityMinWins      = 3                      // windows at a shard count before the next step
+	parityHoldMin      = time.Second            // the least time between a step and the next drop
+	parityHoldMax      = 30 * time.Second       // the hold after drops that failed again and again
+	parityRemember     = 10 * time.Second       // how long the loss measured at another shard count is trusted…
+	parityRememberRTTs = 30                     // …or this many round trips, if longer
 )
 
 // Parity decides how many of the configured parity shards of each FEC
@@ -26,33 +29,59 @@ const (
 //
 // It watches the residual loss: the share of data segments the sender
 // sent again and had to (what FEC did not repair; Spurious takes back
-// the resends the peer's ACKs showed unneeded):
-// the median of the last five windows of at least 1000 segments and two
-// round trips each, so that one window with a burst of retransmissions
-// (a queue that overflowed once, a stall) moves nothing.
-// A window whose residual loss is above a threshold adds a shard; the
-// threshold falls as the RTT grows, since a retransmission costs a round
-// trip of head-of-line waiting. Three calm windows in a row (residual
-// loss under a quarter of the threshold) drop a shard, so a clean link
-// ends with none. A drop that the next window undoes doubles the time
-// before the next drop (at most parityHoldMax), so a link that needs the
-// shard does not pay for probing often.
+// the resends the peer's ACKs showed unneeded): the median of the last
+// five windows of at least 1000 segments and two round trips each, at
+// the current shard count, so that one window with a burst of
+// retransmissions (a queue that overflowed once, a stall) moves nothing.
+//
+// A shard has to pay for itself. It costs 1/ds of the data in wire bytes;
+// it saves the retransmissions it repairs, each of which costs a segment
+// too and makes its stream wait about a round trip (counted as one more
+// segment for every 100 ms of RTT). A bulk sender (windows that fill with
+// 1000 segments) measures that: it probes one shard fewer when it does
+// not know the loss there, keeps the count whose last shard paid, and
+// does not add a shard it measured not to pay. Random loss of 10 % on a
+// 200 ms path keeps two of three shards; bursts longer than the parity
+// (which FEC cannot repair), or 1–2 % random loss, keep none. What it measured
+// at the other counts is trusted for 10 s (30 round trips on a long
+// path, where each window lasts two): the residual loss moves with
+// more than the link (a queue that overflowed, a patch of bursts), and a
+// comparison that came out wrong holds no longer than that.
+//
+// A window whose residual loss is above a threshold adds a shard, unless
+// that shard is known not to pay; the threshold falls as the RTT grows,
+// since a retransmission costs a round trip of head-of-line waiting. A
+// session that sends little (an interactive one, whose windows close on
+// time, not on 1000 segments) keeps the shards the threshold asks for:
+// they cost it few bytes and save it round trips. There three calm
+// windows in a row (residual loss under a quarter of the threshold) drop
+// a shard, and a drop that the next window undoes doubles the time
+// before the next drop (at most parityHoldMax).
 //
 // It starts with every shard: what kcptun sends. It is not safe for
 // concurrent use; its zero value is not ready (use NewParity).
 type Parity struct {
-	max, n int
+	ds, max, n int
 
 	winStart        time.Time
 	pushes, retrans int
-	loss            float64 // the residual loss: the median of the last windows
+	loss            float64 // the residual loss: the median of the last windows at n shards
 	wins            [parityMedianOf]float64
-	nwins           int // windows seen (wins is a ring)
+	nwins           int // windows seen at n shards (wins is a ring)
+
+	known []levelLoss // the residual loss measured at each shard count, by bulk windows
 
 	calm       int
 	lastChange time.Time
 	probed     bool // the last change was a drop
 	hold       time.Duration
+}
+
+// levelLoss is the residual loss measured at one shard count, and when
+// (zero: never, or forgotten).
+type levelLoss struct {
+	loss float64
+	at   time.Time
 }
 
 // ParityState is a Parity's view, for logs and metrics.
@@ -62,10 +91,10 @@ type ParityState struct {
 	Loss   float64 // the residual loss (0–1), the median of the last windows
 }
 
-// NewParity returns a Parity that sends all max shards until it has seen
-// the link.
-func NewParity(max int) *Parity {
-	return &Parity{max: max, n: max, hold: parityHoldMin}
+// NewParity returns a Parity for FEC groups of ds data shards and up to
+// up to ps parity shards that sends all ps until it has seen the link.
+func NewParity(ds, ps int) *Parity {
+	return &Parity{ds: max(ds, 1), max: ps, n: ps, hold: parityHoldMin, known: make([]levelLoss, ps+1)}
 }
 
 // Shards returns how many parity shards of each group to send now.
@@ -95,7 +124,10 @@ func (p *Parity) Sent(now time.Time, pushes, retrans int, rtt time.Duration) {
 	p.nwins++
 	p.loss = median(p.wins[:min(p.nwins, parityMedianOf)])
 	p.pushes, p.retrans, p.winStart = 0, 0, now
-	p.step(now, rtt)
+	if full && p.nwins >= parityMinWins {
+		p.remember(now)
+	}
+	p.step(now, rtt, full)
 }
 
 // Spurious takes back n of the retransmissions counted by Sent: the
@@ -126,19 +158,55 @@ func HighLoss(rtt time.Duration) float64 {
 	return max(h, parityHighFloor)
 }
 
-func (p *Parity) step(now time.Time, rtt time.Duration) {
+// remember records the residual loss at the current shard count.
+func (p *Parity) remember(now time.Time) {
+	p.known[p.n] = levelLoss{loss: p.loss, at: now}
+}
+
+// pays reports whether shard i (the step from i−1 to i shards) is worth
+// its bytes, and whether that is known: both counts measured within
+// parityRemember (or parityRememberRTTs). It pays when the retransmissions it saves per data
+// segment, each weighed 1 + RTT/100 ms, outweigh the 1/ds it costs.
+func (p *Parity) pays(i int, now time.Time, rtt time.Duration) (pays, known bool) {
+	lo, hi := p.known[i-1], p.known[i]
+	memory := max(parityRemember, parityRememberRTTs*rtt)
+	if lo.at.IsZero() || hi.at.IsZero() || now.Sub(lo.at) > memory || now.Sub(hi.at) > memory {
+		return false, false
+	}
+	weight := 1 + float64(rtt)/float64(parityRTTRef)
+	return (lo.loss-hi.loss)*weight >= 1/float64(p.ds), true
+}
+
+// step moves the shard count after a window; bulk: the window filled with
+// parityWindowSegs segments.
+func (p *Parity) step(now time.Time, rtt time.Duration, bulk bool) {
+	if p.nwins < parityMinWins {
+		return
+	}
 	high := HighLoss(rtt)
+	if bulk && p.n > 0 {
+		switch pays, known := p.pays(p.n, now, rtt); {
+		case known && !pays: // the last shard does not pay: drop it
+			p.change(now, -1)
+			return
+		case !known && now.Sub(p.lastChange) >= p.hold: // probe one fewer
+			p.change(now, -1)
+			return
+		}
+	}
 	switch {
 	case p.loss > high:
 		p.calm = 0
 		if p.n == p.max {
 			return
 		}
+		if pays, known := p.pays(p.n+1, now, rtt); bulk && known && !pays {
+			return
+		}
 		if p.probed {
 			p.hold = min(2*p.hold, parityHoldMax)
 		}
-		p.n++
-		p.probed, p.lastChange = false, now
+		p.change(now, +1)
 	case p.loss < high/4:
 		p.calm++
 		if p.calm < parityCalm || p.n == 0 || now.Sub(p.lastChange) < p.hold {
@@ -147,10 +215,15 @@ func (p *Parity) step(now time.Time, rtt time.Duration) {
 		if p.probed { // the previous drop held up
 			p.hold = max(p.hold/2, parityHoldMin)
 		}
-		p.n--
-		p.calm = 0
-		p.probed, p.lastChange = true, now
+		p.change(now, -1)
 	default:
 		p.calm = 0
 	}
+}
+
+// change moves the shard count by d and starts measuring afresh.
+func (p *Parity) change(now time.Time, d int) {
+	p.n += d
+	p.calm, p.nwins = 0, 0
+	p.probed, p.lastChange = d < 0, now
 }

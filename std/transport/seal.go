@@ -142,13 +142,13 @@ func (s *SealConn) peerLocked(addr net.Addr, now time.Time) *Peer {
 	var p *Peer
 	if ap, ok := addrPort(addr); ok {
 		if p = s.peers[ap]; p == nil {
-			p = newPeer(s.ps, s.adapt, s.rtts)
+			p = newPeer(s.ds, s.ps, s.adapt, s.rtts)
 			s.peers[ap] = p
 		}
 	} else {
 		key := addr.String()
 		if p = s.other[key]; p == nil {
-			p = newPeer(s.ps, s.adapt, s.rtts)
+			p = newPeer(s.ds, s.ps, s.adapt, s.rtts)
 			s.other[key] = p
 		}
 	}
@@ -369,8 +369,8 @@ type Peer struct {
 	train   trainRate
 }
 
-func newPeer(ps int, adapt bool, rtts int) *Peer {
-	p := &Peer{ctl: flow.NewParity(ps), adapt: adapt, rtts: rttTrack{size: rtts}}
+func newPeer(ds, ps int, adapt bool, rtts int) *Peer {
+	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}}
 	p.shards.Store(int32(ps))
 	return p
 }
