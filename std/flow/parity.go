@@ -42,9 +42,9 @@ const (
 // not know the loss there, keeps the count whose last shard paid, and
 // does not add a shard it measured not to pay. Random loss of 10 % on a
 // 200 ms path keeps two of three shards; bursts longer than the parity
-// (which FEC cannot repair), or 1–2 % random loss, keep none. What it measured
-// at the other counts is trusted for 10 s (30 round trips on a long
-// path, where each window lasts two): the residual loss moves with
+// (which FEC cannot repair), or 1–2 % random loss, keep none. What it
+// measured at the other counts is trusted for 10 s (30 round trips on a
+// long path, where each window lasts two): the residual loss moves with
 // more than the link (a queue that overflowed, a patch of bursts), and a
 // comparison that came out wrong holds no longer than that.
 //
@@ -78,7 +78,7 @@ type Parity struct {
 }
 
 // levelLoss is the residual loss measured at one shard count, and when
-// (zero: never, or forgotten).
+// (zero: never).
 type levelLoss struct {
 	loss float64
 	at   time.Time
@@ -92,7 +92,7 @@ type ParityState struct {
 }
 
 // NewParity returns a Parity for FEC groups of ds data shards and up to
-// up to ps parity shards that sends all ps until it has seen the link.
+// ps parity shards; it sends all ps until it has seen the link.
 func NewParity(ds, ps int) *Parity {
 	return &Parity{ds: max(ds, 1), max: ps, n: ps, hold: parityHoldMin, known: make([]levelLoss, ps+1)}
 }
@@ -165,8 +165,9 @@ func (p *Parity) remember(now time.Time) {
 
 // pays reports whether shard i (the step from i−1 to i shards) is worth
 // its bytes, and whether that is known: both counts measured within
-// parityRemember (or parityRememberRTTs). It pays when the retransmissions it saves per data
-// segment, each weighed 1 + RTT/100 ms, outweigh the 1/ds it costs.
+// parityRemember (or parityRememberRTTs). It pays when the
+// retransmissions it saves per data segment, each weighed
+// 1 + RTT/100 ms, outweigh the 1/ds it costs.
 func (p *Parity) pays(i int, now time.Time, rtt time.Duration) (pays, known bool) {
 	lo, hi := p.known[i-1], p.known[i]
 	memory := max(parityRemember, parityRememberRTTs*rtt)
