@@ -112,6 +112,18 @@ func TestParitySpendsNothingWhereFECCannotRepair(t *testing.T) {
 	}
 }
 
+// TestParitySheddingIsQuickAtTheStart: a download sheds the shards that
+// do not pay within its first seconds, one step down per three windows,
+// with no hold until a drop has failed.
+func TestParitySheddingIsQuickAtTheStart(t *testing.T) {
+	pc := NewParity(10, 3)
+	bursts := func(_ time.Duration, n int) float64 { return 0.03 - 0.001*float64(n) }
+	drive(pc, time.Unix(0, 0), 2500*time.Millisecond, 80*time.Millisecond, bursts)
+	if pc.Shards() != 0 {
+		t.Fatalf("2.5 s into a download over bursts FEC cannot repair: %d shards, want 0", pc.Shards())
+	}
+}
+
 // TestParitySpendsLittleOnModerateLoss: at 80 ms, 2 % loss is left to
 // retransmission (a shard saves 1.6 % of the data from a resend worth
 // 1.8 segments: less than its 10 %; on the bench's lossy link no parity
