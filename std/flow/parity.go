@@ -130,9 +130,6 @@ func (p *Parity) Sent(now time.Time, pushes, retrans int, rtt time.Duration) {
 	p.nwins++
 	p.loss = median(p.wins[:min(p.nwins, parityMedianOf)])
 	p.pushes, p.retrans, p.winStart = 0, 0, now
-	if full && p.nwins >= parityMinWins {
-		p.remember(now)
-	}
 	p.step(now, rtt, full)
 }
 
@@ -189,6 +186,9 @@ func (p *Parity) pays(i int, now time.Time, rtt time.Duration) (pays, known bool
 func (p *Parity) step(now time.Time, rtt time.Duration, bulk bool) {
 	if p.nwins < parityMinWins {
 		return
+	}
+	if bulk {
+		p.remember(now)
 	}
 	high := HighLoss(rtt)
 	if bulk && p.n > 0 {
