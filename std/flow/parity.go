@@ -182,15 +182,21 @@ func (p *Parity) pays(i int, now time.Time, rtt time.Duration) (pays, known bool
 }
 
 // step moves the shard count after a window; bulk: the window filled with
-// parityWindowSegs segments.
+// parityWindowSegs segments. Calm windows count from the first at a
+// count; every step waits for parityMinWins windows there.
 func (p *Parity) step(now time.Time, rtt time.Duration, bulk bool) {
+	high := HighLoss(rtt)
+	if p.loss < high/4 {
+		p.calm++
+	} else {
+		p.calm = 0
+	}
 	if p.nwins < parityMinWins {
 		return
 	}
 	if bulk {
 		p.remember(now)
 	}
-	high := HighLoss(rtt)
 	if bulk && p.n > 0 {
 		switch pays, known := p.pays(p.n, now, rtt); {
 		case known && !pays: // the last shard does not pay: drop it
@@ -203,7 +209,6 @@ func (p *Parity) step(now time.Time, rtt time.Duration, bulk bool) {
 	}
 	switch {
 	case p.loss > high:
-		p.calm = 0
 		if p.n == p.max {
 			return
 		}
@@ -214,17 +219,11 @@ func (p *Parity) step(now time.Time, rtt time.Duration, bulk bool) {
 			p.hold = min(max(2*p.hold, parityHoldMin), parityHoldMax)
 		}
 		p.change(now, +1)
-	case p.loss < high/4:
-		p.calm++
-		if p.calm < parityCalm || p.n == 0 || now.Sub(p.lastChange) < p.hold {
-			return
-		}
+	case p.calm >= parityCalm && p.n > 0 && now.Sub(p.lastChange) >= p.hold:
 		if p.probed { // the previous drop held up
 			p.hold = max(p.hold/2, parityHoldMin)
 		}
 		p.change(now, -1)
-	default:
-		p.calm = 0
 	}
 }
 

@@ -161,6 +161,17 @@ func TestParityKeepsShardsForASessionThatSendsLittle(t *testing.T) {
 	}
 }
 
+// TestParityInteractiveDropsAfterThreeCalmWindows: a session that sends
+// little (its windows close every 10 s) gives up a shard on a clean link
+// after three calm windows, not later.
+func TestParityInteractiveDropsAfterThreeCalmWindows(t *testing.T) {
+	pc := NewParity(10, 3)
+	sendEvery(pc, time.Unix(0, 0), 35*time.Second, time.Second, 20, 80*time.Millisecond, random(0))
+	if pc.Shards() != 2 {
+		t.Fatalf("after 35 s (three 10 s windows) calm at 20 segments/s: %d shards, want 2", pc.Shards())
+	}
+}
+
 // TestParityFollowsAChangingLink: 1 % → 10 % → 1 % random loss on a
 // 200 ms path; it takes shards within a few seconds of the change and
 // gives them back within 15 s after.
