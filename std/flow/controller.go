@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"slices"
 	"time"
 )
 
@@ -118,6 +119,7 @@ type Controller struct {
 	calm        int       // steady steps in a row with no queue while busy
 	queueSeen   bool      // startup: the last busy step showed a queue (see step)
 	bottleneck  float64   // the most Sample.Bottleneck seen, segments per second
+	stepRates   []float64 // the Sample.Bottleneck values of this step (see floor)
 	lastDrain   time.Time // see drainStep
 	lastLow     time.Time // the last sample within a quarter target of the least RTT
 	draining    bool
@@ -185,6 +187,9 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 	}
 	c.minRTT.add(s.Now, s.SRTT)
 	c.bottleneck = max(c.bottleneck, s.Bottleneck)
+	if s.Bottleneck > 0 {
+		c.stepRates = append(c.stepRates, s.Bottleneck)
+	}
 	if base := c.minRTT.get(); s.SRTT <= base+c.target()/4 {
 		c.lastLow = s.Now
 	}
@@ -208,7 +213,7 @@ func (c *Controller) Update(s Sample) (Decision, bool) {
 		c.lastBusy = s.Now
 	}
 	c.step(s.Now, c.stepSum/time.Duration(c.stepN), busy, resent)
-	c.stepSum, c.stepN = 0, 0
+	c.stepSum, c.stepN, c.stepRates = 0, 0, c.stepRates[:0]
 	if !c.lastBusy.IsZero() && s.Now.Sub(c.lastBusy) < BulkHold {
 		c.interval = bulkInterval(c.p.Interval, c.minRTT.get())
 	} else {
@@ -241,6 +246,8 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 	base := c.minRTT.get()
 	c.qdelay = rtt - base
 	t := c.target()
+	before := c.wnd
+	defer func() { c.wnd = max(c.wnd, min(before, c.floor())) }()
 	switch {
 	case resent > overflowResent && c.qdelay > 2*t:
 		// Many segments sent again while a queue stands: the queue
@@ -339,6 +346,30 @@ func (c *Controller) startupBDP() float64 {
 		return 0
 	}
 	return c.bottleneck * base.Seconds()
+}
+
+// floor is the least window a step may shrink to (0: none): what the
+// rate at which the peer received this step's trains of segments keeps
+// in flight over the least RTT, their median (one train can read fast:
+// ACKs that bunch after a repaired loss). A window that size keeps no
+// queue, so a smaller one only leaves the path idle. Startup's overshoot
+// showed why: a window doubled past what the bottleneck's queue holds
+// loses a share of its segments, and for round trips after the window
+// that made it is gone the smoothed RTT carries its queue and the
+// resends go on, so the overflow cut came three and four times in a row
+// (the bench's bursty link: to two thirds of the BDP, 1.5 s to grow
+// back; satellite: to 155 segments against 430, 8 s at half the rate).
+// The trains read the bottleneck's rate while the window overfills it,
+// the sender's pace while it does not (a floor above the window, which
+// does not raise it), and the new rate at once when the link slows down.
+// As for startupBDP, a path under bdpMinRTT is too short for the product.
+func (c *Controller) floor() float64 {
+	base := c.minRTT.get()
+	if base < bdpMinRTT || len(c.stepRates) == 0 {
+		return 0
+	}
+	slices.Sort(c.stepRates)
+	return c.stepRates[len(c.stepRates)/2] * base.Seconds()
 }
 
 // drainStep halves the window for one round trip in the steady phase

@@ -391,3 +391,55 @@ func TestDrainOnlyWhenTheQueueNeverEmpties(t *testing.T) {
 		})
 	}
 }
+
+// After startup overshoots, the smoothed RTT carries the queue it made
+// for several round trips after the window that made it is gone (here
+// 80 ms more over a 120 ms path for 0.6 s). Meanwhile the ACK trains
+// read the bottleneck's rate, and the window must not shrink below what
+// that rate keeps in flight: under it the path idles while the window
+// grows back (on the bench's bursty link three cuts in a row left it at
+// two thirds of the BDP, and it took 1.5 s to grow back). Without the
+// rate it does shrink, as before.
+func TestALaggingRTTDoesNotShrinkTheWindowBelowTheBottlenecksBDP(t *testing.T) {
+	p := path{base: 120 * time.Millisecond, rate: 2200} // the bench's bursty link at 3 parity shards, data segments
+	for _, known := range []bool{true, false} {
+		s := newSim(Params{MaxWnd: 4096, Interval: 10})
+		if known {
+			s.bottleneck = func(wnd int) float64 { return min(p.rate, paceGain*float64(wnd)/p.base.Seconds()) }
+		}
+		s.run(p, 5*time.Second, true, nil)
+		start := time.Duration(0)
+		late := func() time.Duration {
+			start += 10 * time.Millisecond
+			if start <= 600*time.Millisecond {
+				return 80 * time.Millisecond
+			}
+			return 0
+		}
+		least := s.c.State().Wnd
+		for range 20 {
+			s.run(p, 50*time.Millisecond, true, late)
+			least = min(least, s.c.State().Wnd)
+		}
+		if low := float64(least) < 0.95*p.bdp(); low == known {
+			t.Errorf("rate known %v: the window fell to %d against a BDP of %.0f", known, least, p.bdp())
+		}
+	}
+}
+
+// The floor follows the rate down: when the link slows to a fifth, the
+// trains read the new rate, and the window comes down to the new BDP.
+func TestTheFloorFollowsASlowerLink(t *testing.T) {
+	fast := path{base: 80 * time.Millisecond, rate: 4500} // the bench's changing link, 50 Mbit/s
+	slow := path{base: fast.base, rate: fast.rate / 5}
+	cur := fast
+	s := newSim(Params{MaxWnd: 4096, Interval: 10})
+	s.bottleneck = func(wnd int) float64 { return min(cur.rate, paceGain*float64(wnd)/cur.base.Seconds()) }
+	s.run(cur, 5*time.Second, true, nil)
+	cur = slow
+	s.run(cur, 2*time.Second, true, nil)
+	st := s.c.State()
+	if most := slow.bdp() + 2*st.Target.Seconds()*slow.rate + MinWnd; float64(st.Wnd) > most {
+		t.Errorf("2 s after the link slowed to a fifth: window %d, want ≤ %.0f (BDP %.0f and a short queue)", st.Wnd, most, slow.bdp())
+	}
+}

@@ -20,7 +20,9 @@
 // It starts small and doubles the window every round trip until the
 // queue reaches the target for two round trips in a row (the first holds
 // the window: the RTT a download starts with may be stale), then moves the window half way toward the
-// one that holds the target each round trip. When no RTT has come near
+// one that holds the target each round trip, never below the BDP of
+// the rate its ACK trains read while the window overfills the path (a
+// window that size keeps no queue). When no RTT has come near
 // the least for half MinRTTWindow (a queue it keeps standing), it halves
 // the window for one round trip so the queue drains and the least RTT
 // stays the path's own. Writes into the session are paced at 1.25 ×
