@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"slices"
 	"time"
 )
 
@@ -247,7 +246,11 @@ func (c *Controller) step(now time.Time, rtt time.Duration, busy bool, resent fl
 	c.qdelay = rtt - base
 	t := c.target()
 	before := c.wnd
-	defer func() { c.wnd = max(c.wnd, min(before, c.floor())) }()
+	defer func() {
+		if c.wnd < before {
+			c.wnd = max(c.wnd, min(before, c.floor()))
+		}
+	}()
 	switch {
 	case resent > overflowResent && c.qdelay > 2*t:
 		// Many segments sent again while a queue stands: the queue
@@ -341,11 +344,17 @@ func (c *Controller) startupDouble(now time.Time) {
 // least that much: a train of ACKs comes no faster than the bottleneck
 // lets the segments through, but may come slower (the sender's pace).
 func (c *Controller) startupBDP() float64 {
+	return c.bdpAt(c.bottleneck)
+}
+
+// bdpAt is what rate (segments per second) keeps in flight over the
+// least RTT, or 0 on a path under bdpMinRTT.
+func (c *Controller) bdpAt(rate float64) float64 {
 	base := c.minRTT.get()
 	if base < bdpMinRTT {
 		return 0
 	}
-	return c.bottleneck * base.Seconds()
+	return rate * base.Seconds()
 }
 
 // floor is the least window a step may shrink to (0: none): what the
@@ -364,12 +373,7 @@ func (c *Controller) startupBDP() float64 {
 // does not raise it), and the new rate at once when the link slows down.
 // As for startupBDP, a path under bdpMinRTT is too short for the product.
 func (c *Controller) floor() float64 {
-	base := c.minRTT.get()
-	if base < bdpMinRTT || len(c.stepRates) == 0 {
-		return 0
-	}
-	slices.Sort(c.stepRates)
-	return c.stepRates[len(c.stepRates)/2] * base.Seconds()
+	return c.bdpAt(median(c.stepRates))
 }
 
 // drainStep halves the window for one round trip in the steady phase

@@ -408,10 +408,10 @@ func TestALaggingRTTDoesNotShrinkTheWindowBelowTheBottlenecksBDP(t *testing.T) {
 			s.bottleneck = func(wnd int) float64 { return min(p.rate, paceGain*float64(wnd)/p.base.Seconds()) }
 		}
 		s.run(p, 5*time.Second, true, nil)
-		start := time.Duration(0)
+		elapsed := time.Duration(0)
 		late := func() time.Duration {
-			start += 10 * time.Millisecond
-			if start <= 600*time.Millisecond {
+			elapsed += 10 * time.Millisecond
+			if elapsed <= 600*time.Millisecond {
 				return 80 * time.Millisecond
 			}
 			return 0

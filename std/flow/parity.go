@@ -141,14 +141,16 @@ func (p *Parity) Spurious(n int) {
 	p.retrans = max(p.retrans-n, 0)
 }
 
-// median returns the median of v (the upper one of an even count); v is
-// at most parityMedianOf long.
+// median returns the median of v (the upper one of an even count; 0 for
+// none), leaving v as it is.
 func median(v []float64) float64 {
-	var s [parityMedianOf]float64
-	n := copy(s[:], v)
-	sorted := s[:n]
+	if len(v) == 0 {
+		return 0
+	}
+	var buf [64]float64 // room for a round trip of samples without allocating
+	sorted := append(buf[:0], v...)
 	slices.Sort(sorted)
-	return sorted[n/2]
+	return sorted[len(sorted)/2]
 }
 
 // HighLoss is the residual loss above which a window adds a shard on a
