@@ -94,6 +94,9 @@ const (
 type batchWriter struct {
 	conn batchConn
 	free func(*[]byte) // takes back a packet's buffer once sent
+	// seal, when set, encrypts in place the packets of a batch before
+	// they go (see SealConn.send); nil: they come sealed.
+	seal func(packets [][]byte)
 
 	mu      sync.Mutex
 	room    sync.Cond // signalled when the sender takes the queue, and when it ends
@@ -104,10 +107,11 @@ type batchWriter struct {
 
 	// The sender's, reused: a system call's messages, the packets each
 	// carries (a slice of bufs), and their segmenting control messages.
-	msgs []ipv4.Message
-	segs []int
-	bufs [][]byte
-	oob  []byte
+	msgs  []ipv4.Message
+	segs  []int
+	bufs  [][]byte
+	oob   []byte
+	plain [][]byte // the batch's packets, for seal
 	// segment is set while runs of equal-size packets to one address go
 	// as one message the kernel cuts into datagrams (UDP_SEGMENT); it is
 	// cleared for good when the kernel refuses one.
@@ -175,6 +179,7 @@ func (w *batchWriter) run() {
 		w.batch, w.queue = w.queue, w.batch[:0]
 		w.room.Broadcast()
 		w.mu.Unlock()
+		w.sealBatch(w.batch)
 		failed := w.write(w.batch)
 		clear(w.batch)
 		w.mu.Lock()
@@ -188,6 +193,19 @@ func (w *batchWriter) run() {
 	w.sending = false
 	w.room.Broadcast()
 	w.mu.Unlock()
+}
+
+// sealBatch encrypts the packets of batch where the writer does it.
+func (w *batchWriter) sealBatch(batch []queued) {
+	if w.seal == nil {
+		return
+	}
+	for _, q := range batch {
+		w.plain = append(w.plain, (*q.buf)[:q.n])
+	}
+	w.seal(w.plain)
+	clear(w.plain)
+	w.plain = w.plain[:0]
 }
 
 // drain returns once every packet queued before it has been sent (or

@@ -88,6 +88,7 @@ type SealConn struct {
 	now    func() time.Time // time.Now; tests set it
 	batch  *batchReader     // nil: PacketConn is not a UDP socket
 	out    *batchWriter     // nil: PacketConn is not a UDP socket
+	later  bool             // out encrypts the packets, a batch at a time (see send)
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
@@ -117,7 +118,16 @@ func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *Sea
 	s.pool.New = func() any { b := make([]byte, sealBufSize); return &b }
 	s.batch = newBatchReader(pc)
 	s.out = newBatchWriter(pc, func(b *[]byte) { s.pool.Put(b) })
+	if m, ok := block.(manyEncrypter); ok && s.out != nil {
+		s.out.seal, s.later = m.EncryptMany, true
+	}
 	return s
+}
+
+// manyEncrypter is a cipher that encrypts a batch of packets at once
+// (aescfb: eight side by side, where one packet's blocks chain).
+type manyEncrypter interface {
+	EncryptMany(packets [][]byte)
 }
 
 // Close sends the packets still queued, then closes the socket.
@@ -239,7 +249,9 @@ func (s *SealConn) send(p []byte, addr net.Addr) error {
 			return err
 		}
 		binary.LittleEndian.PutUint32(buf[nonceSize:], crc32.ChecksumIEEE(buf[s.header:]))
-		s.block.Encrypt(buf, buf)
+		if !s.later { // else the batchWriter encrypts it with the packets around it
+			s.block.Encrypt(buf, buf)
+		}
 	}
 	if s.out != nil { // sent with the packets around it, many per system call
 		return s.out.send(bp, len(buf), addr)
