@@ -8,7 +8,7 @@
 // does not chain (each block's keystream is the cipher of the ciphertext
 // block before it, all known), so Decrypt runs eight blocks side by side;
 // encryption of one packet does chain, so EncryptMany runs eight packets
-// side by side, one block of each per step. On amd64 with AES-NI the
-// eight blocks go through the rounds together in assembly; elsewhere
-// kcp-go's own cipher does the work.
+// side by side, one block of each per step. On amd64 with AES-NI and on
+// arm64 with the AES instructions the eight blocks go through the rounds
+// together in assembly; elsewhere kcp-go's own cipher does the work.
 package aescfb

@@ -1,0 +1,176 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+
+// ARMv8 AES: AESE adds a round key, then substitutes and shifts the rows;
+// AESMC mixes the columns. A block takes AESE and AESMC with rk[0] to
+// rk[rounds-2], AESE with rk[rounds-1], and an exclusive or with
+// rk[rounds]. Each round key goes through the eight blocks in turn, so
+// their rounds overlap. V8 holds the round key in use.
+
+// func encryptBlocks8(rounds int, rk *byte, dst, src *byte)
+TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
+	MOVD rounds+0(FP), R3
+	MOVD rk+8(FP), R0
+	MOVD dst+16(FP), R1
+	MOVD src+24(FP), R2
+	VLD1.P 64(R2), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1 (R2), [V4.B16, V5.B16, V6.B16, V7.B16]
+	SUB $1, R3, R3
+enc8:
+	VLD1.P 16(R0), [V8.B16]
+	AESE V8.B16, V0.B16
+	AESMC V0.B16, V0.B16
+	AESE V8.B16, V1.B16
+	AESMC V1.B16, V1.B16
+	AESE V8.B16, V2.B16
+	AESMC V2.B16, V2.B16
+	AESE V8.B16, V3.B16
+	AESMC V3.B16, V3.B16
+	AESE V8.B16, V4.B16
+	AESMC V4.B16, V4.B16
+	AESE V8.B16, V5.B16
+	AESMC V5.B16, V5.B16
+	AESE V8.B16, V6.B16
+	AESMC V6.B16, V6.B16
+	AESE V8.B16, V7.B16
+	AESMC V7.B16, V7.B16
+	SUBS $1, R3
+	BNE enc8
+	VLD1.P 16(R0), [V8.B16]
+	AESE V8.B16, V0.B16
+	AESE V8.B16, V1.B16
+	AESE V8.B16, V2.B16
+	AESE V8.B16, V3.B16
+	AESE V8.B16, V4.B16
+	AESE V8.B16, V5.B16
+	AESE V8.B16, V6.B16
+	AESE V8.B16, V7.B16
+	VLD1 (R0), [V8.B16]
+	VEOR V8.B16, V0.B16, V0.B16
+	VEOR V8.B16, V1.B16, V1.B16
+	VEOR V8.B16, V2.B16, V2.B16
+	VEOR V8.B16, V3.B16, V3.B16
+	VEOR V8.B16, V4.B16, V4.B16
+	VEOR V8.B16, V5.B16, V5.B16
+	VEOR V8.B16, V6.B16, V6.B16
+	VEOR V8.B16, V7.B16, V7.B16
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
+	VST1 [V4.B16, V5.B16, V6.B16, V7.B16], (R1)
+	RET
+
+// func encryptBlock1(rounds int, rk *byte, dst, src *byte)
+TEXT ·encryptBlock1(SB), NOSPLIT, $0-32
+	MOVD rounds+0(FP), R3
+	MOVD rk+8(FP), R0
+	MOVD dst+16(FP), R1
+	MOVD src+24(FP), R2
+	VLD1 (R2), [V0.B16]
+	SUB $1, R3, R3
+enc1:
+	VLD1.P 16(R0), [V8.B16]
+	AESE V8.B16, V0.B16
+	AESMC V0.B16, V0.B16
+	SUBS $1, R3
+	BNE enc1
+	VLD1.P 16(R0), [V8.B16]
+	AESE V8.B16, V0.B16
+	VLD1 (R0), [V8.B16]
+	VEOR V8.B16, V0.B16, V0.B16
+	VST1 [V0.B16], (R1)
+	RET
+
+// func cfbEncrypt8(rounds int, rk *byte, iv *byte, ptrs *[8]*byte, blocks int)
+//
+// Lane i's state (V0–V7) is the ciphertext block before the one it
+// encrypts next (iv at first); the packets' pointers move a block a step.
+TEXT ·cfbEncrypt8(SB), NOSPLIT, $0-40
+	MOVD rounds+0(FP), R2
+	MOVD rk+8(FP), R0
+	MOVD iv+16(FP), R1
+	MOVD ptrs+24(FP), R3
+	MOVD blocks+32(FP), R12
+	VLD1 (R1), [V0.B16]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	MOVD 0(R3), R4
+	MOVD 8(R3), R5
+	MOVD 16(R3), R6
+	MOVD 24(R3), R7
+	MOVD 32(R3), R8
+	MOVD 40(R3), R9
+	MOVD 48(R3), R10
+	MOVD 56(R3), R11
+step:
+	MOVD R0, R13
+	SUB $1, R2, R14
+round:
+	VLD1.P 16(R13), [V8.B16]
+	AESE V8.B16, V0.B16
+	AESMC V0.B16, V0.B16
+	AESE V8.B16, V1.B16
+	AESMC V1.B16, V1.B16
+	AESE V8.B16, V2.B16
+	AESMC V2.B16, V2.B16
+	AESE V8.B16, V3.B16
+	AESMC V3.B16, V3.B16
+	AESE V8.B16, V4.B16
+	AESMC V4.B16, V4.B16
+	AESE V8.B16, V5.B16
+	AESMC V5.B16, V5.B16
+	AESE V8.B16, V6.B16
+	AESMC V6.B16, V6.B16
+	AESE V8.B16, V7.B16
+	AESMC V7.B16, V7.B16
+	SUBS $1, R14
+	BNE round
+	VLD1.P 16(R13), [V8.B16]
+	AESE V8.B16, V0.B16
+	AESE V8.B16, V1.B16
+	AESE V8.B16, V2.B16
+	AESE V8.B16, V3.B16
+	AESE V8.B16, V4.B16
+	AESE V8.B16, V5.B16
+	AESE V8.B16, V6.B16
+	AESE V8.B16, V7.B16
+	VLD1 (R13), [V8.B16]
+	VEOR V8.B16, V0.B16, V0.B16
+	VEOR V8.B16, V1.B16, V1.B16
+	VEOR V8.B16, V2.B16, V2.B16
+	VEOR V8.B16, V3.B16, V3.B16
+	VEOR V8.B16, V4.B16, V4.B16
+	VEOR V8.B16, V5.B16, V5.B16
+	VEOR V8.B16, V6.B16, V6.B16
+	VEOR V8.B16, V7.B16, V7.B16
+	VLD1 (R4), [V9.B16]
+	VEOR V9.B16, V0.B16, V0.B16
+	VST1.P [V0.B16], 16(R4)
+	VLD1 (R5), [V9.B16]
+	VEOR V9.B16, V1.B16, V1.B16
+	VST1.P [V1.B16], 16(R5)
+	VLD1 (R6), [V9.B16]
+	VEOR V9.B16, V2.B16, V2.B16
+	VST1.P [V2.B16], 16(R6)
+	VLD1 (R7), [V9.B16]
+	VEOR V9.B16, V3.B16, V3.B16
+	VST1.P [V3.B16], 16(R7)
+	VLD1 (R8), [V9.B16]
+	VEOR V9.B16, V4.B16, V4.B16
+	VST1.P [V4.B16], 16(R8)
+	VLD1 (R9), [V9.B16]
+	VEOR V9.B16, V5.B16, V5.B16
+	VST1.P [V5.B16], 16(R9)
+	VLD1 (R10), [V9.B16]
+	VEOR V9.B16, V6.B16, V6.B16
+	VST1.P [V6.B16], 16(R10)
+	VLD1 (R11), [V9.B16]
+	VEOR V9.B16, V7.B16, V7.B16
+	VST1.P [V7.B16], 16(R11)
+	SUBS $1, R12
+	BNE step
+	RET
