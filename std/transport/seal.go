@@ -77,6 +77,9 @@ const (
 // SealConn reads and writes a UDP socket many packets per system call
 // itself (batchReader, batchWriter); on Linux the batchWriter hands the
 // kernel a run of equal-size packets to one peer as one segmented send.
+// With a cipher that encrypts many packets at once (aescfb's AES), the
+// batchWriter encrypts each batch just before it goes, eight packets
+// side by side.
 type SealConn struct {
 	net.PacketConn
 	block  kcp.BlockCrypt // nil: no cipher ("null")
@@ -88,7 +91,6 @@ type SealConn struct {
 	now    func() time.Time // time.Now; tests set it
 	batch  *batchReader     // nil: PacketConn is not a UDP socket
 	out    *batchWriter     // nil: PacketConn is not a UDP socket
-	later  bool             // out encrypts the packets, a batch at a time (see send)
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
@@ -119,7 +121,7 @@ func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *Sea
 	s.batch = newBatchReader(pc)
 	s.out = newBatchWriter(pc, func(b *[]byte) { s.pool.Put(b) })
 	if m, ok := block.(manyEncrypter); ok && s.out != nil {
-		s.out.seal, s.later = m.EncryptMany, true
+		s.out.seal = m.EncryptMany // see send
 	}
 	return s
 }
@@ -249,7 +251,7 @@ func (s *SealConn) send(p []byte, addr net.Addr) error {
 			return err
 		}
 		binary.LittleEndian.PutUint32(buf[nonceSize:], crc32.ChecksumIEEE(buf[s.header:]))
-		if !s.later { // else the batchWriter encrypts it with the packets around it
+		if s.out == nil || s.out.seal == nil { // else the batchWriter encrypts it with the packets around it
 			s.block.Encrypt(buf, buf)
 		}
 	}

@@ -7,6 +7,12 @@
 // throughput one or two a cycle). Round keys are 16 bytes each, rk[0]
 // first; X8 holds the one in use.
 
+// XOR8, ENC8 and ENCLAST8 apply the round key K to the eight blocks in
+// X0–X7: its exclusive or, a middle round, the last round.
+#define XOR8(K) PXOR K, X0; PXOR K, X1; PXOR K, X2; PXOR K, X3; PXOR K, X4; PXOR K, X5; PXOR K, X6; PXOR K, X7
+#define ENC8(K) AESENC K, X0; AESENC K, X1; AESENC K, X2; AESENC K, X3; AESENC K, X4; AESENC K, X5; AESENC K, X6; AESENC K, X7
+#define ENCLAST8(K) AESENCLAST K, X0; AESENCLAST K, X1; AESENCLAST K, X2; AESENCLAST K, X3; AESENCLAST K, X4; AESENCLAST K, X5; AESENCLAST K, X6; AESENCLAST K, X7
+
 // func encryptBlocks8(rounds int, rk *byte, dst, src *byte)
 TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVQ rounds+0(FP), CX
@@ -22,38 +28,17 @@ TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVUPS 96(BX), X6
 	MOVUPS 112(BX), X7
 	MOVUPS (AX), X8
-	PXOR X8, X0
-	PXOR X8, X1
-	PXOR X8, X2
-	PXOR X8, X3
-	PXOR X8, X4
-	PXOR X8, X5
-	PXOR X8, X6
-	PXOR X8, X7
+	XOR8(X8)
 	ADDQ $16, AX
 	DECQ CX
 enc8:
 	MOVUPS (AX), X8
-	AESENC X8, X0
-	AESENC X8, X1
-	AESENC X8, X2
-	AESENC X8, X3
-	AESENC X8, X4
-	AESENC X8, X5
-	AESENC X8, X6
-	AESENC X8, X7
+	ENC8(X8)
 	ADDQ $16, AX
 	DECQ CX
 	JNZ enc8
 	MOVUPS (AX), X8
-	AESENCLAST X8, X0
-	AESENCLAST X8, X1
-	AESENCLAST X8, X2
-	AESENCLAST X8, X3
-	AESENCLAST X8, X4
-	AESENCLAST X8, X5
-	AESENCLAST X8, X6
-	AESENCLAST X8, X7
+	ENCLAST8(X8)
 	MOVUPS X0, 0(DX)
 	MOVUPS X1, 16(DX)
 	MOVUPS X2, 32(DX)
@@ -86,6 +71,10 @@ enc1:
 	MOVUPS X0, (DX)
 	RET
 
+// SEAL puts the next plaintext block of the packet at PTR into LANE
+// (which held its keystream block) and moves PTR on a block.
+#define SEAL(PTR, LANE) MOVUPS (PTR), X8; PXOR X8, LANE; MOVUPS LANE, (PTR); ADDQ $16, PTR
+
 // func cfbEncrypt8(rounds int, rk *byte, iv *byte, ptrs *[8]*byte, blocks int)
 //
 // Lane i's state (X0–X7) is the ciphertext block before the one it
@@ -115,71 +104,26 @@ TEXT ·cfbEncrypt8(SB), NOSPLIT, $0-40
 step:
 	MOVQ AX, CX
 	MOVUPS (CX), X8
-	PXOR X8, X0
-	PXOR X8, X1
-	PXOR X8, X2
-	PXOR X8, X3
-	PXOR X8, X4
-	PXOR X8, X5
-	PXOR X8, X6
-	PXOR X8, X7
+	XOR8(X8)
 	ADDQ $16, CX
 	MOVQ R9, DX
 	DECQ DX
 round:
 	MOVUPS (CX), X8
-	AESENC X8, X0
-	AESENC X8, X1
-	AESENC X8, X2
-	AESENC X8, X3
-	AESENC X8, X4
-	AESENC X8, X5
-	AESENC X8, X6
-	AESENC X8, X7
+	ENC8(X8)
 	ADDQ $16, CX
 	DECQ DX
 	JNZ round
 	MOVUPS (CX), X8
-	AESENCLAST X8, X0
-	AESENCLAST X8, X1
-	AESENCLAST X8, X2
-	AESENCLAST X8, X3
-	AESENCLAST X8, X4
-	AESENCLAST X8, X5
-	AESENCLAST X8, X6
-	AESENCLAST X8, X7
-	MOVUPS (SI), X8
-	PXOR X8, X0
-	MOVUPS X0, (SI)
-	ADDQ $16, SI
-	MOVUPS (DI), X8
-	PXOR X8, X1
-	MOVUPS X1, (DI)
-	ADDQ $16, DI
-	MOVUPS (R8), X8
-	PXOR X8, X2
-	MOVUPS X2, (R8)
-	ADDQ $16, R8
-	MOVUPS (R11), X8
-	PXOR X8, X3
-	MOVUPS X3, (R11)
-	ADDQ $16, R11
-	MOVUPS (R12), X8
-	PXOR X8, X4
-	MOVUPS X4, (R12)
-	ADDQ $16, R12
-	MOVUPS (R13), X8
-	PXOR X8, X5
-	MOVUPS X5, (R13)
-	ADDQ $16, R13
-	MOVUPS (R14), X8
-	PXOR X8, X6
-	MOVUPS X6, (R14)
-	ADDQ $16, R14
-	MOVUPS (BX), X8
-	PXOR X8, X7
-	MOVUPS X7, (BX)
-	ADDQ $16, BX
+	ENCLAST8(X8)
+	SEAL(SI, X0)
+	SEAL(DI, X1)
+	SEAL(R8, X2)
+	SEAL(R11, X3)
+	SEAL(R12, X4)
+	SEAL(R13, X5)
+	SEAL(R14, X6)
+	SEAL(BX, X7)
 	DECQ R10
 	JNZ step
 	RET
