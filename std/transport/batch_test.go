@@ -2,7 +2,9 @@ package transport
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"net"
 	"os"
 	"runtime"
@@ -13,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	kcp "github.com/xtaci/kcp-go/v5"
 	"golang.org/x/net/ipv4"
 
+	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/crypt"
+	"github.com/kcptun-go/tunnel/std/crypt/aescfb"
 	"github.com/kcptun-go/tunnel/std/internal/testnet"
 )
 
@@ -156,13 +161,7 @@ func TestBatchWriterReportsAFailedSendToItsAddress(t *testing.T) {
 // a session's close) rather than dropping it with the socket.
 func TestSealConnCloseSendsWhatIsQueued(t *testing.T) {
 	testnet.CheckLeaks(t)
-	socks := loopbackSockets(t, "udp4", 2)
-	pc, rx := socks[0], socks[1]
-	c := commonFor(t, "fast3", "aes")
-	block, err := crypt.New(c.Crypt, c.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, rx, c, block := aesSockets(t)
 	s := NewSealConn(pc, block, c)
 	const packets = 2 * writeBatchSize
 	for i := range packets {
@@ -189,6 +188,78 @@ func TestSealConnCloseSendsWhatIsQueued(t *testing.T) {
 		}
 		s.out.drain()
 	}
+}
+
+// countingAES counts the packets aescfb encrypts one by one and a batch
+// at a time.
+type countingAES struct {
+	*aescfb.Cipher
+	one, many atomic.Int64
+}
+
+func (c *countingAES) Encrypt(dst, src []byte) { c.one.Add(1); c.Cipher.Encrypt(dst, src) }
+
+func (c *countingAES) EncryptMany(pkts [][]byte) {
+	c.many.Add(int64(len(pkts)))
+	c.Cipher.EncryptMany(pkts)
+}
+
+// On a UDP socket a SealConn hands AES the packets a batch at a time
+// (eight side by side: one packet's blocks chain), and what arrives is
+// what kcp-go's own AES opens, with the CRC32 kcp-go checks.
+func TestSealConnEncryptsAESABatchAtATime(t *testing.T) {
+	testnet.CheckLeaks(t)
+	pc, rx, c, block := aesSockets(t)
+	counted := &countingAES{Cipher: block.(*aescfb.Cipher)}
+	s := NewSealConn(pc, counted, c)
+	const packets = 2 * writeBatchSize
+	sent := make([][]byte, packets)
+	for i := range packets {
+		sent[i] = fecPacket(uint32(i), fecTypeData, pushSeg(uint32(i), 100+i))
+		if _, err := s.WriteTo(sent[i], rx.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The first packets go twice (a thin session's: see SealConn).
+	one, many := counted.one.Load(), counted.many.Load()
+	if one != 0 || many < packets {
+		t.Fatalf("%d packets encrypted one by one and %d in batches, want 0 and at least %d", one, many, packets)
+	}
+	kcpgo, err := kcp.NewAESBlockCrypt(crypt.DeriveKey(c.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1500)
+	for i := range many {
+		n, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("packet %d of %d: %v", i, many, err)
+		}
+		kcpgo.Decrypt(buf[:n], buf[:n])
+		body := buf[sealHeader:n]
+		seqid := binary.LittleEndian.Uint32(body)
+		if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(buf[nonceSize:]) || seqid >= packets || !bytes.Equal(body, sent[seqid]) {
+			t.Fatalf("packet %d does not open with kcp-go's AES to one that was sent", i)
+		}
+	}
+}
+
+// aesSockets returns two UDP sockets on the IPv4 loopback (one to seal
+// from, one to receive on), fast3's settings with --crypt aes, and that
+// cipher.
+func aesSockets(t *testing.T) (pc, rx net.PacketConn, c *config.Common, block kcp.BlockCrypt) {
+	t.Helper()
+	socks := loopbackSockets(t, "udp4", 2)
+	c = commonFor(t, "fast3", "aes")
+	block, err := crypt.New(c.Crypt, c.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return socks[0], socks[1], c, block
 }
 
 // loopbackSockets returns n UDP sockets on network's loopback address,

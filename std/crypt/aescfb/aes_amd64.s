@@ -13,6 +13,11 @@
 #define ENC8(K) AESENC K, X0; AESENC K, X1; AESENC K, X2; AESENC K, X3; AESENC K, X4; AESENC K, X5; AESENC K, X6; AESENC K, X7
 #define ENCLAST8(K) AESENCLAST K, X0; AESENCLAST K, X1; AESENCLAST K, X2; AESENCLAST K, X3; AESENCLAST K, X4; AESENCLAST K, X5; AESENCLAST K, X6; AESENCLAST K, X7
 
+// AES8 encrypts the eight blocks in X0–X7 with N rounds of the round keys
+// at RK; it moves RK to the last key and counts N down to 0 (a label is
+// local to its function, so each function may use it once).
+#define AES8(RK, N) MOVUPS (RK), X8; XOR8(X8); ADDQ $16, RK; DECQ N; aes8: MOVUPS (RK), X8; ENC8(X8); ADDQ $16, RK; DECQ N; JNZ aes8; MOVUPS (RK), X8; ENCLAST8(X8)
+
 // func encryptBlocks8(rounds int, rk *byte, dst, src *byte)
 TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVQ rounds+0(FP), CX
@@ -27,18 +32,7 @@ TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVUPS 80(BX), X5
 	MOVUPS 96(BX), X6
 	MOVUPS 112(BX), X7
-	MOVUPS (AX), X8
-	XOR8(X8)
-	ADDQ $16, AX
-	DECQ CX
-enc8:
-	MOVUPS (AX), X8
-	ENC8(X8)
-	ADDQ $16, AX
-	DECQ CX
-	JNZ enc8
-	MOVUPS (AX), X8
-	ENCLAST8(X8)
+	AES8(AX, CX)
 	MOVUPS X0, 0(DX)
 	MOVUPS X1, 16(DX)
 	MOVUPS X2, 32(DX)
@@ -103,19 +97,8 @@ TEXT ·cfbEncrypt8(SB), NOSPLIT, $0-40
 	MOVQ 56(BX), BX
 step:
 	MOVQ AX, CX
-	MOVUPS (CX), X8
-	XOR8(X8)
-	ADDQ $16, CX
 	MOVQ R9, DX
-	DECQ DX
-round:
-	MOVUPS (CX), X8
-	ENC8(X8)
-	ADDQ $16, CX
-	DECQ DX
-	JNZ round
-	MOVUPS (CX), X8
-	ENCLAST8(X8)
+	AES8(CX, DX)
 	SEAL(SI, X0)
 	SEAL(DI, X1)
 	SEAL(R8, X2)

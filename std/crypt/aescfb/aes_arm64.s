@@ -14,6 +14,11 @@
 #define LAST8(K) AESE K, V0.B16; AESE K, V1.B16; AESE K, V2.B16; AESE K, V3.B16; AESE K, V4.B16; AESE K, V5.B16; AESE K, V6.B16; AESE K, V7.B16
 #define XOR8(K) VEOR K, V0.B16, V0.B16; VEOR K, V1.B16, V1.B16; VEOR K, V2.B16, V2.B16; VEOR K, V3.B16, V3.B16; VEOR K, V4.B16, V4.B16; VEOR K, V5.B16, V5.B16; VEOR K, V6.B16, V6.B16; VEOR K, V7.B16, V7.B16
 
+// AES8 encrypts the eight blocks in V0–V7 with N rounds of the round keys
+// at RK; it moves RK to the last key and counts N down to 0 (a label is
+// local to its function, so each function may use it once).
+#define AES8(RK, N) SUB $1, N, N; aes8: VLD1.P 16(RK), [V8.B16]; ROUND8(V8.B16); SUBS $1, N; BNE aes8; VLD1.P 16(RK), [V8.B16]; LAST8(V8.B16); VLD1 (RK), [V8.B16]; XOR8(V8.B16)
+
 // func encryptBlocks8(rounds int, rk *byte, dst, src *byte)
 TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVD rounds+0(FP), R3
@@ -22,16 +27,7 @@ TEXT ·encryptBlocks8(SB), NOSPLIT, $0-32
 	MOVD src+24(FP), R2
 	VLD1.P 64(R2), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1 (R2), [V4.B16, V5.B16, V6.B16, V7.B16]
-	SUB $1, R3, R3
-enc8:
-	VLD1.P 16(R0), [V8.B16]
-	ROUND8(V8.B16)
-	SUBS $1, R3
-	BNE enc8
-	VLD1.P 16(R0), [V8.B16]
-	LAST8(V8.B16)
-	VLD1 (R0), [V8.B16]
-	XOR8(V8.B16)
+	AES8(R0, R3)
 	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
 	VST1 [V4.B16, V5.B16, V6.B16, V7.B16], (R1)
 	RET
@@ -89,16 +85,8 @@ TEXT ·cfbEncrypt8(SB), NOSPLIT, $0-40
 	MOVD 56(R3), R11
 step:
 	MOVD R0, R13
-	SUB $1, R2, R14
-round:
-	VLD1.P 16(R13), [V8.B16]
-	ROUND8(V8.B16)
-	SUBS $1, R14
-	BNE round
-	VLD1.P 16(R13), [V8.B16]
-	LAST8(V8.B16)
-	VLD1 (R13), [V8.B16]
-	XOR8(V8.B16)
+	MOVD R2, R14
+	AES8(R13, R14)
 	SEAL(R4, V0.B16)
 	SEAL(R5, V1.B16)
 	SEAL(R6, V2.B16)
