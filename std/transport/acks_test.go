@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,31 +136,93 @@ func TestRecvSpanShowsAPeerHeldByTheWindow(t *testing.T) {
 }
 
 // TestPacedPeerSendsNoFasterThanItsRate times real sends: 60 data
-// packets of 1000 bytes at 200 kB/s take at least 59 × 5 ms less the
-// slack (the first leaves at once) and what one may leave ahead of time;
-// packets of ACKs alone are never held.
+// packets of 1000 bytes at 200 kB/s leave over at least 59 × 5 ms less
+// the slack (the first leaves at once) and what one may leave ahead of
+// time, and WriteTo does not wait for them (kcp-go's goroutine that
+// writes may serve every session); packets of ACKs alone are not paced.
 func TestPacedPeerSendsNoFasterThanItsRate(t *testing.T) {
 	s, rc, _ := newRecordSeal(t, "null")
 	to := &net.UDPAddr{}
 	s.Peer(to).SetPace(200e3)
-	start := time.Now()
 	for sn := uint32(0); sn < 60; sn++ {
 		p := fecPacket(sn, fecTypeData, pushSeg(sn, 1000-fecHeader-fecSizeField-kcpSegHeader))
 		s.WriteTo(p, to)
 	}
-	if took, want := time.Since(start), 295*time.Millisecond-paceSlack-paceAhead; took < want {
+	wrote := time.Now()
+	s.out.idle()
+	rc.mu.Lock()
+	first, last := rc.when[0], rc.when[len(rc.when)-1]
+	rc.mu.Unlock()
+	if took, want := last.Sub(first), 295*time.Millisecond-paceSlack-paceAhead; took < want {
 		t.Errorf("60 kB went in %v at 200 kB/s, want ≥ %v", took, want)
 	}
+	if !wrote.Before(last) {
+		t.Errorf("WriteTo returned after the last paced packet left (%v after it): it waited for the pacer", wrote.Sub(last))
+	}
 	s.Peer(to).SetPace(1) // a byte a second
-	start = time.Now()
 	for sn := uint32(0); sn < 100; sn++ {
 		s.WriteTo(fecPacket(sn, fecTypeData, ackSeg(0, sn, 0)), to)
 	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("100 ACK packets took %v at a pace of 1 B/s; ACKs must not be paced", took)
+	s.out.idle()                                      // would take 100 s if ACKs were paced
+	if want := 160 + thinFlight; rc.sent(s) != want { // the first thinFlight go twice
+		t.Errorf("%d packets written, want %d", rc.sent(s), want)
 	}
-	if want := 160 + thinFlight; len(rc.written) != want { // the first thinFlight go twice
-		t.Errorf("%d packets written, want %d", len(rc.written), want)
+}
+
+// A peer's paced packets wait in the SealConn, not in WriteTo, and hold
+// back only that peer's: its packets leave in the order written (an ACK
+// behind its data), another peer's at once. Close sends what is held.
+func TestPacingOnePeerHoldsBackNoOther(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	rc.notify = make(chan net.Addr, 16)
+	slow := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	other := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10}
+	s.Peer(slow).SetPace(1) // a byte a second: the second packet waits ~20 minutes
+	data := func(sn uint32) []byte { return fecPacket(sn, fecTypeData, pushSeg(sn, 1000)) }
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for sn := range uint32(2 * thinFlight) { // past the thin start, so each goes once
+			s.WriteTo(data(sn), slow)
+		}
+		s.WriteTo(fecPacket(0, fecTypeData, ackSeg(0, 0, 0)), slow)
+		s.WriteTo(data(0), other)
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("WriteTo waited for the pacer")
+	}
+	// The first packet to each leaves at once (twice: a thin session's);
+	// nothing else is due for minutes.
+	for want := 4; want > 0; want-- {
+		select {
+		case <-rc.notify:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d packets not sent: a paced peer held back another", want)
+		}
+	}
+	rc.mu.Lock()
+	got := slices.Clone(rc.to)
+	rc.mu.Unlock()
+	if want := []net.Addr{slow, slow, other, other}; !slices.Equal(got, want) {
+		t.Fatalf("sent to %v, want %v", got, want)
+	}
+	s.out.drain() // as Close does
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	// Held: data 1–3 twice each (still thin), 4–7 once, then the ACK.
+	if n, want := len(rc.written), 4+3*2+4+1; n != want {
+		t.Fatalf("%d packets sent after draining, want %d", n, want)
+	}
+	for i, p := range rc.written[4:] {
+		cmd, want := p[fecHeader+fecSizeField+4], byte(kcpCmdPush)
+		if i == len(rc.written)-5 {
+			want = kcpCmdAck
+		}
+		if cmd != want || rc.to[4+i] != slow {
+			t.Errorf("held packet %d: command %d to %v, want %d to %v (the peer's, in order)", i, cmd, rc.to[4+i], want, slow)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -78,32 +79,47 @@ func (r *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 
 // writeBatchSize is how many packets one sendmmsg may carry, and
 // writeQueueMax how many sealed packets may wait for the socket before a
-// writer waits for room.
+// writer waits for room. heldMax is how many packets the pacer may hold
+// for one peer before a writer to it waits (kcp-go's own queue of a
+// session's packets held 2048).
 const (
 	writeBatchSize = 64
 	writeQueueMax  = writeBatchSize
+	heldMax        = 2048
 )
 
 // batchWriter sends the packets handed to it many per system call
 // (sendmmsg on Linux), as kcp-go does on a bare socket: kcp-go writes a
 // SealConn a packet per call, a flush's worth at a time. The first packet
 // queued starts a goroutine that sends what is queued, batch after batch,
-// while the packets behind it are sealed, and ends when the queue is
-// empty; so nothing runs while nothing is sent, and nothing needs
+// while the packets behind it are sealed, and ends when nothing is queued
+// or held; so nothing runs while nothing is sent, and nothing needs
 // stopping.
+//
+// It also holds each peer's paced packets until their time (sendAt), so
+// that the pacer never makes kcp-go's goroutines wait (kcp-go may send
+// every session's packets from a few shared ones); while only held
+// packets are left, the goroutine sleeps until the first is due or a new
+// packet comes.
 type batchWriter struct {
-	conn batchConn
+	conn batchSender
 	free func(*[]byte) // takes back a packet's buffer once sent
 	// seal, when set, encrypts in place the packets of a batch before
 	// they go (see SealConn.send); nil: they come sealed.
 	seal func(packets [][]byte)
+	now  func() time.Time // the pacer's clock
 
-	mu      sync.Mutex
-	room    sync.Cond // signalled when the sender takes the queue, and when it ends
-	queue   []queued
-	sending bool             // a sender goroutine is running
-	errs    map[string]error // a failed send, told to the next write to its address
-	batch   []queued         // the sender's, reused
+	mu       sync.Mutex
+	room     sync.Cond // signalled when the sender takes packets, and when it ends
+	queue    []queued
+	waiting  []*Peer          // the peers with packets held (Peer.held)
+	sending  bool             // a sender goroutine is running
+	sleeping bool             // it waits for a held packet's time,
+	until    time.Time        // this one
+	flush    bool             // drain: every held packet is due
+	wake     chan struct{}    // a packet came while it sleeps
+	errs     map[string]error // a failed send, told to the next write to its address
+	batch    []queued         // the sender's, reused
 
 	// The sender's, reused: a system call's messages, the packets each
 	// carries (a slice of bufs), and their segmenting control messages.
@@ -122,23 +138,47 @@ type queued struct {
 	buf  *[]byte
 	n    int
 	addr net.Addr
+	at   time.Time // held until then (zero: not held for itself)
 }
 
-// newBatchWriter returns a batchWriter on pc, or nil when pc is not a UDP
-// socket (fake TCP, a test link): those are written a packet per call.
-// free takes back each buffer handed to send, once it is sent.
-func newBatchWriter(pc net.PacketConn, free func(*[]byte)) *batchWriter {
-	conn := batchCalls(pc)
-	if conn == nil {
-		return nil
+// batchSender is a socket's batched send (sendmmsg on a UDP socket; a
+// packet per call on others, oneByOne).
+type batchSender interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// oneByOne writes a batch a packet per call, on a socket with no
+// batched calls (fake TCP, a test link).
+type oneByOne struct{ pc net.PacketConn }
+
+func (o oneByOne) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	for i, m := range ms {
+		if _, err := o.pc.WriteTo(m.Buffers[0], m.Addr); err != nil {
+			return i, err
+		}
 	}
-	return writerOn(conn, free, canSegment(pc.(*net.UDPConn)))
+	return len(ms), nil
+}
+
+// newBatchWriter returns a batchWriter on pc: many packets per system
+// call on a UDP socket, one per call on others (fake TCP, a test link).
+// free takes back each buffer handed to send, once it is sent; now is
+// the pacer's clock.
+func newBatchWriter(pc net.PacketConn, free func(*[]byte), now func() time.Time) *batchWriter {
+	var w *batchWriter
+	if conn := batchCalls(pc); conn != nil {
+		w = writerOn(conn, free, canSegment(pc.(*net.UDPConn)))
+	} else {
+		w = writerOn(oneByOne{pc}, free, false)
+	}
+	w.now = now
+	return w
 }
 
 // writerOn returns a batchWriter on conn; segment says whether conn's
 // kernel cuts a message into datagrams (UDP_SEGMENT).
-func writerOn(conn batchConn, free func(*[]byte), segment bool) *batchWriter {
-	w := &batchWriter{conn: conn, free: free, segment: segment,
+func writerOn(conn batchSender, free func(*[]byte), segment bool) *batchWriter {
+	w := &batchWriter{conn: conn, free: free, segment: segment, now: time.Now, wake: make(chan struct{}, 1),
 		msgs: make([]ipv4.Message, writeBatchSize), segs: make([]int, writeBatchSize),
 		bufs: make([][]byte, writeBatchSize)}
 	if segment {
@@ -148,10 +188,18 @@ func writerOn(conn batchConn, free func(*[]byte), segment bool) *batchWriter {
 	return w
 }
 
-// send queues (*buf)[:n] for addr and takes buf. If an earlier packet to
-// addr failed, it returns that error instead and drops this packet too,
-// as kcp-go stops writing a batch at the first write that fails.
+// send queues (*buf)[:n] for addr and takes buf (sendAt, not held).
 func (w *batchWriter) send(buf *[]byte, n int, addr net.Addr) error {
+	return w.sendAt(buf, n, addr, nil, time.Time{})
+}
+
+// sendAt queues (*buf)[:n] for addr and takes buf. A packet to peer
+// (nil: one not tracked) is held until hold when that is set, and
+// behind the packets held for peer before it in any case, so that a
+// peer's packets leave in the order written. If an earlier packet to
+// addr failed, sendAt returns that error instead and drops this packet
+// too, as kcp-go stops writing a batch at the first write that fails.
+func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.errs) > 0 {
@@ -161,38 +209,123 @@ func (w *batchWriter) send(buf *[]byte, n int, addr net.Addr) error {
 			return err
 		}
 	}
-	for len(w.queue) >= writeQueueMax {
-		w.room.Wait()
-	}
-	w.queue = append(w.queue, queued{buf, n, addr})
-	if !w.sending {
-		w.sending = true
-		go w.run()
+	q := queued{buf, n, addr, hold}
+	if peer != nil && (!hold.IsZero() || len(peer.held) > 0) {
+		for len(peer.held) >= heldMax {
+			w.room.Wait()
+		}
+		first := len(peer.held) == 0
+		if first {
+			w.waiting = append(w.waiting, peer)
+		}
+		peer.held = append(peer.held, q)
+		// Behind another held packet it is due no sooner than that one.
+		w.start(first && hold.Before(w.until))
+	} else {
+		for len(w.queue) >= writeQueueMax {
+			w.room.Wait()
+		}
+		w.queue = append(w.queue, q)
+		w.start(true)
 	}
 	return nil
 }
 
-// run sends the queue until it is empty.
-func (w *batchWriter) run() {
-	w.mu.Lock()
-	for len(w.queue) > 0 {
-		w.batch, w.queue = w.queue, w.batch[:0]
-		w.room.Broadcast()
-		w.mu.Unlock()
-		w.sealBatch(w.batch)
-		failed := w.write(w.batch)
-		clear(w.batch)
-		w.mu.Lock()
-		for _, f := range failed {
-			if w.errs == nil {
-				w.errs = make(map[string]error)
-			}
-			w.errs[f.addr] = f.err
+// start makes sure the sender goroutine runs, and wakes it from its
+// sleep when what was just queued is due sooner. w.mu is held.
+func (w *batchWriter) start(sooner bool) {
+	switch {
+	case !w.sending:
+		w.sending = true
+		go w.run()
+	case w.sleeping && sooner:
+		select {
+		case w.wake <- struct{}{}:
+		default:
 		}
+	}
+}
+
+// run sends what is queued and what is held as it falls due, until
+// neither is left.
+func (w *batchWriter) run() {
+	var timer *time.Timer
+	w.mu.Lock()
+	for {
+		w.batch, w.queue = w.queue, w.batch[:0]
+		var next time.Time // the first held packet not due yet
+		if len(w.waiting) > 0 {
+			next = w.release(w.now())
+		}
+		if len(w.batch) > 0 {
+			w.room.Broadcast()
+			w.mu.Unlock()
+			w.sealBatch(w.batch)
+			failed := w.write(w.batch)
+			clear(w.batch)
+			w.mu.Lock()
+			for _, f := range failed {
+				if w.errs == nil {
+					w.errs = make(map[string]error)
+				}
+				w.errs[f.addr] = f.err
+			}
+			continue
+		}
+		if len(w.waiting) == 0 {
+			break
+		}
+		w.sleeping, w.until = true, next
+		w.mu.Unlock()
+		d := max(next.Sub(w.now()), 0)
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-timer.C:
+		case <-w.wake:
+		}
+		w.mu.Lock()
+		w.sleeping = false
+	}
+	if timer != nil {
+		timer.Stop()
 	}
 	w.sending = false
 	w.room.Broadcast()
 	w.mu.Unlock()
+}
+
+// release moves to w.batch, after what is queued, the held packets due
+// by now (each peer's in order, up to the first that is not), and
+// returns when the first one left is due (zero: none is left). w.mu is
+// held.
+func (w *batchWriter) release(now time.Time) (next time.Time) {
+	due := now.Add(paceAhead)
+	for i := 0; i < len(w.waiting); {
+		p := w.waiting[i]
+		k := 0
+		for k < len(p.held) && (w.flush || !p.held[k].at.After(due)) {
+			k++
+		}
+		w.batch = append(w.batch, p.held[:k]...)
+		left := copy(p.held, p.held[k:])
+		clear(p.held[left:])
+		p.held = p.held[:left]
+		if left == 0 {
+			last := len(w.waiting) - 1
+			w.waiting[i], w.waiting[last] = w.waiting[last], nil
+			w.waiting = w.waiting[:last]
+			continue
+		}
+		if at := p.held[0].at; next.IsZero() || at.Before(next) {
+			next = at
+		}
+		i++
+	}
+	return next
 }
 
 // sealBatch encrypts the packets of batch where the writer does it.
@@ -208,14 +341,19 @@ func (w *batchWriter) sealBatch(batch []queued) {
 	w.plain = w.plain[:0]
 }
 
-// drain returns once every packet queued before it has been sent (or
-// has failed).
+// drain sends at once the packets held for the pacer and returns once
+// every packet queued or held before it has been sent (or has failed).
 func (w *batchWriter) drain() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.flush = true
+	if w.sending {
+		w.start(true) // wakes it if it sleeps
+	}
 	for w.sending {
 		w.room.Wait()
 	}
+	w.flush = false
 }
 
 type sendFailure struct {

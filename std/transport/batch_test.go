@@ -78,7 +78,7 @@ func TestBatchWriterSendsEachPacketInOrder(t *testing.T) {
 			socks := loopbackSockets(t, network, 3)
 			tx, rxs := socks[0], socks[1:]
 			var freed atomic.Int32
-			w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) })
+			w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) }, time.Now)
 			if w == nil {
 				t.Fatal("no batch writer on a UDP socket")
 			}
@@ -121,7 +121,7 @@ func TestBatchWriterReportsAFailedSendToItsAddress(t *testing.T) {
 	tx, rx := socks[0], socks[1]
 	// rx's address as another value: errors are kept by address, not by net.Addr value
 	other := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: rx.LocalAddr().(*net.UDPAddr).Port}
-	w := newBatchWriter(tx, func(*[]byte) {})
+	w := newBatchWriter(tx, func(*[]byte) {}, time.Now)
 	small, huge := []byte("before"), make([]byte, 70000) // more than a UDP datagram holds
 	after := []byte("after")
 	bad := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
@@ -289,7 +289,7 @@ func TestBatchWriterOnAClosedSocket(t *testing.T) {
 	socks := loopbackSockets(t, "udp4", 2)
 	tx, rx := socks[0], socks[1]
 	var freed atomic.Int32
-	w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) })
+	w := newBatchWriter(tx, func(*[]byte) { freed.Add(1) }, time.Now)
 	tx.Close()
 	const packets = 3 * writeQueueMax
 	var sawClosed bool
@@ -435,7 +435,7 @@ func TestBatchWriterRuns(t *testing.T) {
 		addr net.Addr
 	}{{5, a}, {5, aAgain}, {5, a}, {3, a}, {5, a}, {5, a}, {5, b}, {5, a}, {6, a}} {
 		buf := make([]byte, q.n)
-		batch = append(batch, queued{&buf, q.n, q.addr})
+		batch = append(batch, queued{buf: &buf, n: q.n, addr: q.addr})
 	}
 	w := writerOn(nil, nil, true)
 	k := w.pack(batch)
@@ -526,4 +526,14 @@ func (r *recordingBatch) counts() (msgs, pkts int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.msgs, r.pkts
+}
+
+// idle returns once the writer has sent all it queued and held, at the
+// pacer's times.
+func (w *batchWriter) idle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.sending {
+		w.room.Wait()
+	}
 }

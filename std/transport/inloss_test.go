@@ -68,11 +68,11 @@ func TestACKPacketsGoTwiceWhileThePeersPacketsAreLost(t *testing.T) {
 	s, rc, to, _ := ackPeer(t)
 	acks := func(seqid uint32) int {
 		t.Helper()
-		before := len(rc.written)
+		before := rc.sent(s)
 		if _, err := s.WriteTo(fecPacket(seqid, fecTypeData, ackSeg(0, 7, 0), ackSeg(0, 8, 0)), to); err != nil {
 			t.Fatal(err)
 		}
-		return len(rc.written) - before
+		return rc.sent(s) - before
 	}
 	in := uint32(0) // the peer's seqids
 	peerSends := func(groups int, lose int) {
@@ -98,11 +98,11 @@ func TestACKPacketsGoTwiceWhileThePeersPacketsAreLost(t *testing.T) {
 	}
 	// A download's data goes once, loss or not: only ACKs alone are copied.
 	for sn := range uint32(3 * thinFlight) {
-		before := len(rc.written)
+		before := rc.sent(s)
 		if _, err := s.WriteTo(fecPacket(2+sn, fecTypeData, pushSeg(sn, 100)), to); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(rc.written) - before; sn >= thinFlight && n != 1 {
+		if n := rc.sent(s) - before; sn >= thinFlight && n != 1 {
 			t.Errorf("data segment %d of a bulk session went %d times at 10 %% loss, want 1", sn, n)
 		}
 	}

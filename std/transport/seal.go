@@ -48,8 +48,11 @@ const (
 // us (Peer: Delivered, Lost, Gone, InFlight, TakeRTT, TakeRecvSpan), for
 // the send control (Gone for either control's window, the rest for the
 // rate control), and paces the data packets to each peer at
-// the rate that control sets (Peer.SetPace); packets of ACKs alone go at
-// once.
+// the rate that control sets (Peer.SetPace): the batchWriter holds each
+// until its time, so that no goroutine of kcp-go's waits for it. A
+// peer's packets leave in the order written; a packet with no data of
+// its own (ACKs, a parity shard) waits only behind the peer's data held
+// before it.
 //
 // A data packet of a thin session (no more than thinFlight segments in
 // the network: a shell, a game, a request) goes out twice, each copy
@@ -77,6 +80,8 @@ const (
 // SealConn reads and writes a UDP socket many packets per system call
 // itself (batchReader, batchWriter); on Linux the batchWriter hands the
 // kernel a run of equal-size packets to one peer as one segmented send.
+// On any other socket (fake TCP, a test link) the batchWriter writes its
+// packets one per call.
 // With a cipher that encrypts many packets at once (aescfb's AES), the
 // batchWriter encrypts each batch just before it goes, eight packets
 // side by side.
@@ -90,7 +95,7 @@ type SealConn struct {
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
 	batch  *batchReader     // nil: PacketConn is not a UDP socket
-	out    *batchWriter     // nil: PacketConn is not a UDP socket
+	out    *batchWriter
 
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
@@ -119,8 +124,8 @@ func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *Sea
 	}
 	s.pool.New = func() any { b := make([]byte, sealBufSize); return &b }
 	s.batch = newBatchReader(pc)
-	s.out = newBatchWriter(pc, func(b *[]byte) { s.pool.Put(b) })
-	if m, ok := block.(manyEncrypter); ok && s.out != nil {
+	s.out = newBatchWriter(pc, func(b *[]byte) { s.pool.Put(b) }, func() time.Time { return s.now() })
+	if m, ok := block.(manyEncrypter); ok {
 		s.out.seal = m.EncryptMany // see send
 	}
 	return s
@@ -132,11 +137,10 @@ type manyEncrypter interface {
 	EncryptMany(packets [][]byte)
 }
 
-// Close sends the packets still queued, then closes the socket.
+// Close sends the packets still queued, those the pacer holds too, then
+// closes the socket.
 func (s *SealConn) Close() error {
-	if s.out != nil {
-		s.out.drain()
-	}
+	s.out.drain()
 	return s.PacketConn.Close()
 }
 
@@ -210,38 +214,42 @@ func addrPort(addr net.Addr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
-// WriteTo seals p (a packet from kcp-go) and sends it to addr, unless it
-// is a parity shard the peer's controller leaves out. Either way it
-// reports len(p) written.
+// WriteTo seals p (a packet from kcp-go) and queues it for addr, unless
+// it is a parity shard the peer's controller leaves out. Either way it
+// reports len(p) written. It does not wait for the pacer: the packet
+// waits in the batchWriter.
 func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	typ := uint16(0)
 	if len(p) >= fecHeader {
 		typ = binary.LittleEndian.Uint16(p[4:])
 	}
-	if typ == fecTypeParity && !s.sendParity(p, addr) {
-		return len(p), nil
+	var peer *Peer // nil: not a packet of kcp-go's FEC, not tracked
+	var hold time.Time
+	twice := false
+	switch typ {
+	case fecTypeParity:
+		peer = s.Peer(addr)
+		if !s.sendParity(p, peer) {
+			return len(p), nil
+		}
+	case fecTypeData:
+		peer = s.Peer(addr)
+		hold, twice = s.sendData(p, peer)
 	}
-	var twice *Peer
-	if typ == fecTypeData {
-		twice = s.sendData(p, addr)
-	}
-	if err := s.send(p, addr); err != nil {
+	if err := s.send(p, addr, peer, hold); err != nil {
 		return 0, err
 	}
 	// The copy is a bonus: the packet went out, so its error is not
 	// kcp-go's to see.
-	if twice != nil && s.send(p, addr) == nil {
-		twice.dups.Add(1)
+	if twice && s.send(p, addr, peer, hold) == nil {
+		peer.dups.Add(1)
 	}
 	return len(p), nil
 }
 
-// send seals p (a fresh nonce each time) and writes it to addr.
-func (s *SealConn) send(p []byte, addr net.Addr) error {
-	if s.block == nil && s.out == nil {
-		_, err := s.PacketConn.WriteTo(p, addr)
-		return err
-	}
+// send seals p (a fresh nonce each time) and queues it for addr, held
+// until hold if that is set (see batchWriter.sendAt).
+func (s *SealConn) send(p []byte, addr net.Addr, peer *Peer, hold time.Time) error {
 	bp := s.pool.Get().(*[]byte)
 	buf := (*bp)[:s.header+len(p)]
 	copy(buf[s.header:], p)
@@ -251,16 +259,11 @@ func (s *SealConn) send(p []byte, addr net.Addr) error {
 			return err
 		}
 		binary.LittleEndian.PutUint32(buf[nonceSize:], crc32.ChecksumIEEE(buf[s.header:]))
-		if s.out == nil || s.out.seal == nil { // else the batchWriter encrypts it with the packets around it
+		if s.out.seal == nil { // else the batchWriter encrypts it with the packets around it
 			s.block.Encrypt(buf, buf)
 		}
 	}
-	if s.out != nil { // sent with the packets around it, many per system call
-		return s.out.send(bp, len(buf), addr)
-	}
-	defer s.pool.Put(bp)
-	_, err := s.PacketConn.WriteTo(buf, addr)
-	return err
+	return s.out.sendAt(bp, len(buf), addr, peer, hold)
 }
 
 // inGroup returns the FEC group of the shard kcp-go numbered seqid and
@@ -280,34 +283,30 @@ func (s *SealConn) dataIndex(seqid uint32) (uint64, bool) {
 
 // sendParity reports whether the parity shard p goes out: its index
 // among its group's parity shards is below the peer's chosen count.
-func (s *SealConn) sendParity(p []byte, addr net.Addr) bool {
+func (s *SealConn) sendParity(p []byte, peer *Peer) bool {
 	_, index := s.inGroup(binary.LittleEndian.Uint32(p))
 	index -= s.ds
-	s.mu.Lock()
-	peer := s.peerLocked(addr, s.now())
-	s.mu.Unlock()
 	return index < int(peer.shards.Load())
 }
 
 // sendData paces the data packet p to its peer and feeds the peer's
-// controllers the KCP segments in it, timed when it leaves. It returns
-// the peer when p goes out twice (see Peer.count), and nil otherwise.
-func (s *SealConn) sendData(p []byte, addr net.Addr) (twice *Peer) {
+// controllers the KCP segments in it, timed when it will leave. It
+// returns when p leaves (zero: at once) and whether it goes out twice
+// (see Peer.count).
+func (s *SealConn) sendData(p []byte, peer *Peer) (hold time.Time, twice bool) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
-		return nil
+		return hold, false
 	}
 	now := s.now()
-	s.mu.Lock()
-	peer := s.peerLocked(addr, now)
-	s.mu.Unlock()
-	if hasPush(segs) && peer.pace(now, len(p)+s.header) {
-		now = s.now()
+	leaves := now
+	if hasPush(segs) {
+		hold = peer.pace(now, len(p)+s.header)
+		if !hold.IsZero() {
+			leaves = hold
+		}
 	}
-	if peer.count(now, segs) {
-		return peer
-	}
-	return nil
+	return hold, peer.count(leaves, segs)
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
@@ -369,6 +368,10 @@ type Peer struct {
 	paceMu   sync.Mutex // the pacer's clock; one goroutine sends a session's packets
 	paceNext time.Time  // when the next packet may leave
 
+	// held are the packets to the peer the batchWriter holds back for the
+	// pacer, in the order written; guarded by the batchWriter's mu.
+	held []queued
+
 	adapt bool // the parity follows the loss (--mode auto); else every shard goes
 
 	mu      sync.Mutex
@@ -420,12 +423,12 @@ func (p *Peer) SetPace(bytesPerSecond float64) {
 	p.rate.Store(uint64(max(bytesPerSecond, 0)))
 }
 
-// pace waits until a packet of size bytes may leave, and reports
-// whether it waited.
-func (p *Peer) pace(now time.Time, size int) (waited bool) {
+// pace books the next slot for a packet of size bytes and returns when
+// it may leave: zero when that is now (or no more than paceAhead away).
+func (p *Peer) pace(now time.Time, size int) (hold time.Time) {
 	rate := p.rate.Load()
 	if rate == 0 {
-		return false
+		return hold
 	}
 	p.paceMu.Lock()
 	at := p.paceNext
@@ -434,11 +437,10 @@ func (p *Peer) pace(now time.Time, size int) (waited bool) {
 	}
 	p.paceNext = at.Add(time.Duration(float64(size) / float64(rate) * 1e9))
 	p.paceMu.Unlock()
-	if d := at.Sub(now); d > paceAhead {
-		time.Sleep(d)
-		return true
+	if at.Sub(now) > paceAhead {
+		return at
 	}
-	return false
+	return hold
 }
 
 // Gone returns how many segments from the peer's una up it has

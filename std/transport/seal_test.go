@@ -178,12 +178,12 @@ func TestSealConnOutsideAutoSendsEveryParityShard(t *testing.T) {
 		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, 10)), to)
 		clock = clock.Add(time.Millisecond)
 	}
-	rc.written = nil
+	before := rc.sent(s)
 	for i := uint32(3013); i < 3016; i++ { // group 231's parity shards (seqids 13×231 + 10…12)
 		s.WriteTo(fecPacket(i, fecTypeParity), to)
 	}
-	if len(rc.written) != 3 {
-		t.Fatalf("sent %d of 3 parity shards under fast3; want all", len(rc.written))
+	if n := rc.sent(s) - before; n != 3 {
+		t.Fatalf("sent %d of 3 parity shards under fast3; want all", n)
 	}
 	if st := s.Peer(to).State(); st.Shards != 3 {
 		t.Errorf("State().Shards = %d, want 3 (what is sent)", st.Shards)
@@ -196,15 +196,32 @@ type recordConn struct {
 	net.PacketConn
 	mu      sync.Mutex
 	written [][]byte
+	when    []time.Time // when each was written
+	to      []net.Addr  // and to where
 	in      chan []byte
-	from    *net.UDPAddr // where the packets read come from (nil: the zero address)
+	from    *net.UDPAddr  // where the packets read come from (nil: the zero address)
+	notify  chan net.Addr // if set, told of each write
 }
 
-func (r *recordConn) WriteTo(p []byte, _ net.Addr) (int, error) {
+func (r *recordConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.written = append(r.written, bytes.Clone(p))
+	r.when = append(r.when, time.Now())
+	r.to = append(r.to, addr)
+	if r.notify != nil {
+		r.notify <- addr
+	}
 	return len(p), nil
+}
+
+// sent returns how many packets s has written to r, once s's writer has
+// sent all it queued and held.
+func (r *recordConn) sent(s *SealConn) int {
+	s.out.drain()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.written)
 }
 
 func (r *recordConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -262,12 +279,12 @@ func TestSealConnSendsOnlyTheChosenParityShards(t *testing.T) {
 		}
 	}
 	// The first thinFlight data packets go twice (a thin session's).
-	if len(rc.written) != 10+thinFlight+1 {
-		t.Fatalf("wrote %d packets, want 10 data (%d of them twice) + 1 parity", len(rc.written), thinFlight)
+	if rc.sent(s) != 10+thinFlight+1 {
+		t.Fatalf("wrote %d packets, want 10 data (%d of them twice) + 1 parity", rc.sent(s), thinFlight)
 	}
 	s.Peer(to).shards.Store(3)
 	s.WriteTo(fecPacket(25, fecTypeParity), to) // group 1, last parity shard
-	if len(rc.written) != 10+thinFlight+2 {
+	if rc.sent(s) != 10+thinFlight+2 {
 		t.Fatalf("with 3 shards chosen the third parity shard was not sent")
 	}
 }
@@ -431,11 +448,11 @@ func TestSealConnLeavesOutParityOnACleanLink(t *testing.T) {
 	if st := s.Peer(to).State(); st.Shards != 0 || st.Loss != 0 {
 		t.Fatalf("after 8 s of a clean link: %d shards, residual loss %v; want 0 and 0", st.Shards, st.Loss)
 	}
-	before := len(rc.written)
+	before := rc.sent(s)
 	for i := uint32(10); i < 13; i++ { // a group's parity shards
 		s.WriteTo(fecPacket(i, fecTypeParity), to)
 	}
-	if n := len(rc.written) - before; n != 0 {
+	if n := rc.sent(s) - before; n != 0 {
 		t.Fatalf("sent %d parity shards with 0 chosen", n)
 	}
 }
@@ -447,8 +464,8 @@ func TestSealConnTakesAMalformedSizeField(t *testing.T) {
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
 	p := fecPacket(0, fecTypeData, pushSeg(0, 10))
 	binary.LittleEndian.PutUint16(p[fecHeader:], 0)
-	if _, err := s.WriteTo(p, to); err != nil || len(rc.written) != 1 {
-		t.Fatalf("WriteTo: %v, %d packets sent", err, len(rc.written))
+	if _, err := s.WriteTo(p, to); err != nil || rc.sent(s) != 1 {
+		t.Fatalf("WriteTo: %v, %d packets sent", err, rc.sent(s))
 	}
 }
 
@@ -461,11 +478,11 @@ func TestThinSessionSendsItsDataPacketsTwice(t *testing.T) {
 	to := &net.UDPAddr{} // where recordConn's packets come from
 	sent := func(p []byte) int {
 		t.Helper()
-		before := len(rc.written)
+		before := rc.sent(s)
 		if _, err := s.WriteTo(p, to); err != nil {
 			t.Fatal(err)
 		}
-		return len(rc.written) - before
+		return rc.sent(s) - before
 	}
 	first := fecPacket(0, fecTypeData, pushSeg(0, 100))
 	if n := sent(first); n != 2 {
