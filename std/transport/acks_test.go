@@ -163,8 +163,8 @@ func TestPacedPeerSendsNoFasterThanItsRate(t *testing.T) {
 	for sn := uint32(0); sn < 100; sn++ {
 		s.WriteTo(fecPacket(sn, fecTypeData, ackSeg(0, sn, 0)), to)
 	}
-	s.out.idle()                                      // would take 100 s if ACKs were paced
-	if want := 160 + thinFlight; rc.sent(s) != want { // the first thinFlight go twice
+	s.out.idle()                                                        // would take 100 s if ACKs were paced
+	if want := 160 + int(s.Peer(to).Duplicated()); rc.sent(s) != want { // the first, thin, go twice
 		t.Errorf("%d packets written, want %d", rc.sent(s), want)
 	}
 }
@@ -178,7 +178,7 @@ func TestPacingOnePeerHoldsBackNoOther(t *testing.T) {
 	slow := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
 	other := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10}
 	s.Peer(slow).SetPace(1) // a byte a second: the second packet waits ~20 minutes
-	data := func(sn uint32) []byte { return fecPacket(sn, fecTypeData, pushSeg(sn, 1000)) }
+	data := func(sn uint32) []byte { return fecPacket(sn, fecTypeData, pushSeg(sn, bulkData)) }
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)

@@ -99,7 +99,7 @@ func TestACKPacketsGoTwiceWhileThePeersPacketsAreLost(t *testing.T) {
 	// A download's data goes once, loss or not: only ACKs alone are copied.
 	for sn := range uint32(3 * thinFlight) {
 		before := rc.sent(s)
-		if _, err := s.WriteTo(fecPacket(2+sn, fecTypeData, pushSeg(sn, 100)), to); err != nil {
+		if _, err := s.WriteTo(fecPacket(2+sn, fecTypeData, pushSeg(sn, bulkData)), to); err != nil {
 			t.Fatal(err)
 		}
 		if n := rc.sent(s) - before; sn >= thinFlight && n != 1 {

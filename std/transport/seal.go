@@ -54,9 +54,11 @@ const (
 // its own (ACKs, a parity shard) waits only behind the peer's data held
 // before it.
 //
-// A data packet of a thin session (no more than thinFlight segments in
-// the network: a shell, a game, a request) goes out twice, each copy
-// sealed with its own nonce. Such a session sends too little for FEC
+// A data packet of a thin session (no more than thinFlight full
+// segments' worth of bytes in the network: a shell, a game, a request)
+// goes out twice, each copy sealed with its own nonce. It is bytes, not
+// segments: a game's or a shell's small packets every 50 ms keep four
+// or more in the network on a 200 ms path, and were never copied. Such a session sends too little for FEC
 // groups to fill and for a loss to be seen from later ACKs, so a lost
 // packet waits for the retransmission timeout, well over a round trip;
 // a second copy makes that the rare case (at 2 % random loss, 0.04 %),
@@ -92,6 +94,7 @@ type SealConn struct {
 	ds, ps int
 	adapt  bool             // --mode auto: each peer's parity follows its loss
 	rtts   int              // each peer's rttTrack size
+	thin   int              // bytes of segments in the network a thin session has at most
 	pool   sync.Pool        // *[]byte of sealBufSize
 	now    func() time.Time // time.Now; tests set it
 	batch  *batchReader     // nil: PacketConn is not a UDP socket
@@ -105,9 +108,10 @@ type SealConn struct {
 
 const sealBufSize = 1500 + sealHeader
 
-// thinFlight is the most data segments a session may have in the
+// thinFlight is the most full data segments a session may have in the
 // network for its data packets to go out twice (as TCP's thin streams:
-// four or fewer packets in flight).
+// four or fewer packets in flight); smaller segments count for less
+// (Peer.thin).
 const thinFlight = 4
 
 // ackTwiceLoss is the loss of the peer's data shards from which packets
@@ -118,7 +122,7 @@ const ackTwiceLoss = 0.01
 // "null") and c's FEC shards. Closing the SealConn closes pc.
 func NewSealConn(pc net.PacketConn, block kcp.BlockCrypt, c *config.Common) *SealConn {
 	s := &SealConn{PacketConn: pc, block: block, ds: c.DataShard, ps: c.ParityShard, adapt: c.Auto(), rtts: rttRingFor(c.SndWnd),
-		now: time.Now, peers: make(map[netip.AddrPort]*Peer), other: make(map[string]*Peer)}
+		thin: thinFlight * (c.SegmentBytes() + kcpSegHeader), now: time.Now, peers: make(map[netip.AddrPort]*Peer), other: make(map[string]*Peer)}
 	if block != nil {
 		s.header = sealHeader
 	}
@@ -158,13 +162,13 @@ func (s *SealConn) peerLocked(addr net.Addr, now time.Time) *Peer {
 	var p *Peer
 	if ap, ok := addrPort(addr); ok {
 		if p = s.peers[ap]; p == nil {
-			p = newPeer(s.ds, s.ps, s.adapt, s.rtts)
+			p = newPeer(s.ds, s.ps, s.adapt, s.rtts, s.thin)
 			s.peers[ap] = p
 		}
 	} else {
 		key := addr.String()
 		if p = s.other[key]; p == nil {
-			p = newPeer(s.ds, s.ps, s.adapt, s.rtts)
+			p = newPeer(s.ds, s.ps, s.adapt, s.rtts, s.thin)
 			s.other[key] = p
 		}
 	}
@@ -384,10 +388,19 @@ type Peer struct {
 	rtts    rttTrack
 	in      inLoss
 	train   trainRate
+	// segSize is the size of the data segments sent (with their header):
+	// the largest at once, falling to smaller ones over a few
+	// (segSizeWeight); thinBytes is what thinFlight full ones hold (see
+	// thin).
+	segSize   float64
+	thinBytes int
 }
 
-func newPeer(ds, ps int, adapt bool, rtts int) *Peer {
-	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}}
+// segSizeWeight is the number of segments over which segSize falls.
+const segSizeWeight = 8
+
+func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
+	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}, thinBytes: thinBytes}
 	p.shards.Store(int32(ps))
 	return p
 }
@@ -493,13 +506,14 @@ func (p *Peer) session(conv uint32) {
 	if conv != p.conv {
 		clear(p.rtts.sent)
 		p.started, p.acks, p.span, p.in, p.train, p.conv = false, ackTrack{}, spanTrack{}, inLoss{}, trainRate{}, conv
+		p.segSize = 0
 		p.rtts = rttTrack{sent: p.rtts.sent, size: p.rtts.size}
 	}
 }
 
 // count walks the KCP segments of one data packet sent to the peer. It
 // reports whether the packet goes out twice: it carries data of a thin
-// flow (no more than thinFlight segments in the network with it), or
+// flow (see thin), or
 // ACKs alone while the peer's packets are lost (see SealConn).
 func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 	p.mu.Lock()
@@ -515,6 +529,11 @@ func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 			continue
 		}
 		pushes++
+		if size := float64(kcpSegHeader + seg.dataSize); size >= p.segSize {
+			p.segSize = size // a burst of full segments is bulk at once
+		} else {
+			p.segSize += (size - p.segSize) / segSizeWeight
+		}
 		first := true
 		switch {
 		case !p.started:
@@ -536,7 +555,15 @@ func (p *Peer) count(now time.Time, segs []byte) (twice bool) {
 	if p.adapt {
 		p.shards.Store(int32(p.ctl.Shards()))
 	}
-	return p.acks.inNetwork(p.maxSn+1) <= thinFlight
+	return p.thin()
+}
+
+// thin reports whether the session's segments in the network are no
+// more than thinFlight, or hold no more bytes than thinFlight full ones
+// (at segSize). p.mu is held.
+func (p *Peer) thin() bool {
+	n := p.acks.inNetwork(p.maxSn + 1)
+	return n <= thinFlight || float64(n)*p.segSize <= float64(p.thinBytes)
 }
 
 // received walks the KCP segments of one data packet from the peer (data

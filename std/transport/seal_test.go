@@ -256,6 +256,10 @@ func fecPacket(seqid uint32, typ uint16, segs ...[]byte) []byte {
 	return append(p, body...)
 }
 
+// bulkData is the data of a segment of a download: near full, so that
+// more than thinFlight of them in the network are not thin.
+const bulkData = 1200
+
 func pushSeg(sn uint32, data int) []byte {
 	s := make([]byte, kcpSegHeader+data)
 	s[4] = kcpCmdPush
@@ -274,7 +278,7 @@ func TestSealConnSendsOnlyTheChosenParityShards(t *testing.T) {
 			typ = fecTypeParity
 			s.Peer(to).shards.Store(1) // as the controller would choose
 		}
-		if n, err := s.WriteTo(fecPacket(i, typ, pushSeg(i, 100)), to); err != nil || n == 0 {
+		if n, err := s.WriteTo(fecPacket(i, typ, pushSeg(i, bulkData)), to); err != nil || n == 0 {
 			t.Fatalf("WriteTo: %d, %v", n, err)
 		}
 	}
@@ -502,12 +506,13 @@ func TestThinSessionSendsItsDataPacketsTwice(t *testing.T) {
 		t.Errorf("a packet of ACKs alone went %d times, want 1", n)
 	}
 	twice := 1
-	for sn := uint32(1); sn < 20; sn++ { // a burst: thin no longer
+	full := commonFor(t, config.ModeAuto, "aes").SegmentBytes()
+	for sn := uint32(1); sn < 20; sn++ { // a burst of full segments: thin no longer
 		want := 1
 		if sn < thinFlight {
 			want = 2
 		}
-		if n := sent(fecPacket(sn+1, fecTypeData, pushSeg(sn, 100))); n != want {
+		if n := sent(fecPacket(sn+1, fecTypeData, pushSeg(sn, full))); n != want {
 			t.Errorf("segment %d (%d in the network) went %d times, want %d", sn, sn+1, n, want)
 		}
 		twice += want - 1
@@ -527,5 +532,28 @@ func TestThinSessionSendsItsDataPacketsTwice(t *testing.T) {
 	twice++
 	if got := s.Peer(to).Duplicated(); got != uint64(twice) {
 		t.Errorf("Duplicated() = %d, want %d", got, twice)
+	}
+}
+
+// An interactive session on a long path (a game's or a shell's small
+// packets every 50 ms, 200 ms round trip: four or more unacknowledged)
+// is thin by its bytes: its packets still go twice, up to thinFlight
+// full segments' worth; a bulk session's full segments do not.
+func TestThinSessionIsThinByBytesNotSegments(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "aes")
+	to := &net.UDPAddr{}
+	full := commonFor(t, config.ModeAuto, "aes").SegmentBytes()
+	small := 72 // an echo of 64 bytes in its smux frame
+	limit := thinFlight * (full + kcpSegHeader) / (small + kcpSegHeader)
+	for sn := range uint32(limit + 5) {
+		before := rc.sent(s)
+		s.WriteTo(fecPacket(sn, fecTypeData, pushSeg(sn, small)), to)
+		want := 2
+		if int(sn)+1 > limit {
+			want = 1
+		}
+		if n := rc.sent(s) - before; n != want {
+			t.Fatalf("small segment %d (%d in the network) went %d times, want %d", sn, sn+1, n, want)
+		}
 	}
 }
