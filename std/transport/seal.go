@@ -58,13 +58,13 @@ const (
 // segments' worth of bytes in the network: a shell, a game, a request)
 // goes out twice, each copy sealed with its own nonce. It is bytes, not
 // segments: a game's or a shell's small packets every 50 ms keep four
-// or more in the network on a 200 ms path, and were never copied. Such a session sends too little for FEC
-// groups to fill and for a loss to be seen from later ACKs, so a lost
-// packet waits for the retransmission timeout, well over a round trip;
-// a second copy makes that the rare case (at 2 % random loss, 0.04 %),
-// for a few packets' worth of bytes. The peer, kcp-go or ours, keeps one:
-// its FEC decoder drops a shard it has, KCP a segment it has. A bulk
-// session is not thin, so a download is sent once.
+// or more in the network on a 200 ms path. Such a session sends too
+// little for FEC groups to fill and for a loss to be seen from later
+// ACKs, so a lost packet waits for the retransmission timeout, well over
+// a round trip; a second copy makes that the rare case (at 2 % random
+// loss, 0.04 %), for a few packets' worth of bytes. The peer, kcp-go or
+// ours, keeps one: its FEC decoder drops a shard it has, KCP a segment
+// it has. A bulk session is not thin, so a download is sent once.
 //
 // A packet of ACKs alone goes out twice too while at least ackTwiceLoss
 // of the peer's data shards fail to reach us (inLoss: the path's loss
@@ -153,9 +153,14 @@ func (s *SealConn) Overhead() int { return s.header }
 
 // Peer returns the parity state of the peer at addr, making it if new.
 func (s *SealConn) Peer(addr net.Addr) *Peer {
+	return s.peerAt(addr, s.now())
+}
+
+// peerAt is Peer, at now.
+func (s *SealConn) peerAt(addr net.Addr, now time.Time) *Peer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.peerLocked(addr, s.now())
+	return s.peerLocked(addr, now)
 }
 
 func (s *SealConn) peerLocked(addr net.Addr, now time.Time) *Peer {
@@ -237,8 +242,9 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 			return len(p), nil
 		}
 	case fecTypeData:
-		peer = s.Peer(addr)
-		hold, twice = s.sendData(p, peer)
+		now := s.now()
+		peer = s.peerAt(addr, now)
+		hold, twice = s.sendData(p, peer, now)
 	}
 	if err := s.send(p, addr, peer, hold); err != nil {
 		return 0, err
@@ -293,16 +299,16 @@ func (s *SealConn) sendParity(p []byte, peer *Peer) bool {
 	return index < int(peer.shards.Load())
 }
 
-// sendData paces the data packet p to its peer and feeds the peer's
-// controllers the KCP segments in it, timed when it will leave. It
+// sendData paces the data packet p, written at now, to its peer and
+// feeds the peer's controllers the KCP segments in it, timed when it
+// will leave. It
 // returns when p leaves (zero: at once) and whether it goes out twice
 // (see Peer.count).
-func (s *SealConn) sendData(p []byte, peer *Peer) (hold time.Time, twice bool) {
+func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (hold time.Time, twice bool) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
 		return hold, false
 	}
-	now := s.now()
 	leaves := now
 	if hasPush(segs) {
 		hold = peer.pace(now, len(p)+s.header)
@@ -335,10 +341,8 @@ func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			n = copy(p, p[s.header:n])
 		}
 		if segs := fecPayload(p[:n]); len(segs) > 0 {
-			s.mu.Lock()
 			now := s.now()
-			peer := s.peerLocked(addr, now)
-			s.mu.Unlock()
+			peer := s.peerAt(addr, now)
 			idx, data := s.dataIndex(binary.LittleEndian.Uint32(p))
 			if peer.received(now, idx, data, segs) {
 				if f := peer.onAck.Load(); f != nil {
