@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -18,6 +19,24 @@ import (
 // GracePeriod bounds how long open streams may finish after SIGINT or
 // SIGTERM.
 const GracePeriod = 10 * time.Second
+
+// gcPercent is the garbage collector's target (GOGC) unless the
+// environment sets one: the heap may grow by half its live size between
+// collections, not by all of it (Go's default). A tunnel's live heap is
+// mostly buffers in use and it allocates little per packet, so
+// collections stay rare, while the peak heap, most of the resident
+// memory, falls by a quarter (bench, 100 parallel downloads: client
+// peak RSS 49 → 37 MB).
+const gcPercent = 50
+
+// setGCTarget sets the collector's target to gcPercent unless getenv
+// says GOGC, and returns the one before (-2: GOGC is set, untouched).
+func setGCTarget(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		return -2
+	}
+	return debug.SetGCPercent(gcPercent)
+}
 
 // Service is a tunnel role (tunnel.Client or tunnel.Server).
 type Service interface {
@@ -31,6 +50,7 @@ type Service interface {
 // gracefully) or the service fails. usr1 delivers SIGUSR1 (may be nil).
 func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan os.Signal,
 	newSvc func(*slog.Logger) (Service, error)) error {
+	setGCTarget(os.Getenv)
 	w, err := obs.OpenLog(c.Log)
 	if err != nil {
 		return err
