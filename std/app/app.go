@@ -48,6 +48,8 @@ type Service interface {
 // Run sets up logging and the observability outputs for c, makes the
 // service with newSvc and serves until ctx ends (then shuts down
 // gracefully) or the service fails. usr1 delivers SIGUSR1 (may be nil).
+// It first sets the garbage collector's target (gcPercent) unless GOGC
+// is set.
 func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan os.Signal,
 	newSvc func(*slog.Logger) (Service, error)) error {
 	setGCTarget(os.Getenv)
