@@ -301,9 +301,8 @@ func (s *SealConn) sendParity(p []byte, peer *Peer) bool {
 
 // sendData paces the data packet p, written at now, to its peer and
 // feeds the peer's controllers the KCP segments in it, timed when it
-// will leave. It
-// returns when p leaves (zero: at once) and whether it goes out twice
-// (see Peer.count).
+// will leave. It returns when p leaves (zero: at once) and whether it
+// goes out twice (see Peer.count).
 func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (hold time.Time, twice bool) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
