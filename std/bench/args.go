@@ -92,21 +92,23 @@ func ParseLossList(s string) ([]float64, error) {
 // ParseArgs reads the bench's flags (args without the program name). With
 // no flags it is the quick default: this repository's pair over the lossy
 // profile, a 16 MB download and echo probes. --full runs every profile,
-// the loss sweep, the parallel streams, 64 MB downloads, 3 rounds and the
-// kernel TCP baselines (as root); explicit flags override those. Flags
-// after "--" are passed to both ends of every pair.
+// the loss sweep, the parallel streams, 500 idle connections, 64 MB
+// downloads, 3 rounds and the kernel TCP baselines (as root); explicit
+// flags override those. Flags after "--" are passed to both ends of
+// every pair.
 func ParseArgs(args []string, stderr io.Writer) (Command, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		profiles               multiFlag
 		cmd                    Command
-		full                   = fs.Bool("full", false, "every profile, the loss sweep, parallel streams, 64MB downloads, 3 rounds, kernel TCP baselines (root)")
+		full                   = fs.Bool("full", false, "every profile, the loss sweep, parallel streams, 500 idle connections, 64MB downloads, 3 rounds, kernel TCP baselines (root)")
 		sweep                  = fs.String("sweep", "", "loss sweep percentages on the lossy profile, e.g. 0,2,5,10,15,20 (\"\" none; --full: "+floatsString(DefaultSweep)+")")
 		rounds                 = fs.Int("rounds", 1, "rounds per scenario (A B A B …; --full: 3)")
 		size                   = int64(16 << 20)
 		streamSize             = int64(512 << 10)
 		streams                = fs.Int("streams", 0, "parallel downloads in the parallel workload, 0 = skip it (--full: 100)")
+		idleConns              = fs.Int("idle-conns", 0, "idle connections held open at once to measure the memory each costs the client and server, 0 = skip it (--full: 500)")
 		idle                   = fs.Int("probes", 40, "idle echo probes")
 		interval               = fs.Duration("probe-interval", 50*time.Millisecond, "echo probe interval")
 		clientBin, serverBin   = fs.String("client-bin", "", "client binary of pair A (default: build ./client)"), fs.String("server-bin", "", "server binary of pair A (default: build ./server)")
@@ -147,6 +149,9 @@ func ParseArgs(args []string, stderr io.Writer) (Command, error) {
 		if !set["streams"] {
 			*streams = 100
 		}
+		if !set["idle-conns"] {
+			*idleConns = 500
+		}
 		if !set["tcp-baseline"] && os.Geteuid() == 0 {
 			*baselines = "cubic,bbr"
 		}
@@ -154,9 +159,9 @@ func ParseArgs(args []string, stderr io.Writer) (Command, error) {
 	if len(profiles) == 0 && !set["sweep"] {
 		profiles = multiFlag{SweepBase}
 	}
-	w := Workloads{IdleEcho: true, Download: true, LoadedEcho: true, Parallel: *streams > 0}
+	w := Workloads{IdleEcho: true, Download: true, LoadedEcho: true, Parallel: *streams > 0, IdleConns: *idleConns > 0}
 	cfg := Config{
-		Rounds: *rounds, DownloadSize: size, Streams: *streams, StreamSize: streamSize,
+		Rounds: *rounds, DownloadSize: size, Streams: *streams, IdleConns: *idleConns, StreamSize: streamSize,
 		ProbeInterval: *interval, IdleProbes: *idle, Seed: *seed, RunTimeout: *runTimeout, TimeLimit: *timeLimit,
 	}
 	for _, p := range profiles {

@@ -17,7 +17,7 @@ func TestNoArgsIsQuickLossyRun(t *testing.T) {
 		t.Errorf("scenarios = %+v, want just the lossy profile", c.Scenarios)
 	}
 	w := c.Scenarios[0].Workloads
-	if !w.Download || !w.IdleEcho || !w.LoadedEcho || w.Parallel {
+	if !w.Download || !w.IdleEcho || !w.LoadedEcho || w.Parallel || w.IdleConns {
 		t.Errorf("workloads = %+v, want download and echo only", w)
 	}
 	if c.DownloadSize != 16<<20 || c.Rounds != 1 || len(c.Baselines) != 0 {
@@ -55,8 +55,29 @@ func TestFullRunsEveryProfileAndTheSweep(t *testing.T) {
 	if len(sweep) != len(DefaultSweep) || c.Scenarios[len(c.Scenarios)-1].Spec.Loss != 0.20 {
 		t.Errorf("sweep %v, want %d points ending at 20%% loss", sweep, len(DefaultSweep))
 	}
-	if c.Rounds != 2 || c.DownloadSize != 64<<20 || c.Streams != 100 || c.StreamSize != 512<<10 {
-		t.Errorf("rounds %d size %d streams %d×%d; want the explicit 2 rounds and 64 MB, 100×512 KB", c.Rounds, c.DownloadSize, c.Streams, c.StreamSize)
+	if c.Rounds != 2 || c.DownloadSize != 64<<20 || c.Streams != 100 || c.StreamSize != 512<<10 || c.IdleConns != 500 {
+		t.Errorf("rounds %d size %d streams %d×%d idle conns %d; want the explicit 2 rounds and 64 MB, 100×512 KB, 500",
+			c.Rounds, c.DownloadSize, c.Streams, c.StreamSize, c.IdleConns)
+	}
+}
+
+func TestIdleConnsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--idle-conns", "20"}, 20},
+		{[]string{"--full", "--idle-conns", "0"}, 0},
+		{[]string{"--full", "--idle-conns", "64"}, 64},
+	} {
+		cmd, err := ParseArgs(tc.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cmd.Config
+		if w := c.Scenarios[0].Workloads; c.IdleConns != tc.want || w.IdleConns != (tc.want > 0) {
+			t.Errorf("%q: idle conns %d, workload %v; want %d", tc.args, c.IdleConns, w.IdleConns, tc.want)
+		}
 	}
 }
 

@@ -14,10 +14,11 @@ type Workloads struct {
 	Download   bool `json:"download"`    // one large download
 	LoadedEcho bool `json:"loaded_echo"` // echo probes while the download runs
 	Parallel   bool `json:"parallel"`    // many downloads at once
+	IdleConns  bool `json:"idle_conns"`  // many idle connections held open, for their memory
 }
 
 // AllWorkloads runs everything.
-var AllWorkloads = Workloads{IdleEcho: true, Download: true, LoadedEcho: true, Parallel: true}
+var AllWorkloads = Workloads{IdleEcho: true, Download: true, LoadedEcho: true, Parallel: true, IdleConns: true}
 
 // Scenario is one emulated link (the same both ways) and the workloads to
 // run over it.
@@ -96,6 +97,7 @@ type Config struct {
 
 	DownloadSize  int64         // bytes of the single download
 	Streams       int           // parallel downloads in the parallel workload
+	IdleConns     int           // connections held open at once in the idle-connections workload
 	StreamSize    int64         // bytes per parallel download
 	ProbeInterval time.Duration // between echo probes (50 ms = 20 Hz)
 	IdleProbes    int           // echo probes in the idle measurement
@@ -121,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Streams <= 0 {
 		c.Streams = 100
+	}
+	if c.IdleConns <= 0 {
+		c.IdleConns = 500
 	}
 	if c.StreamSize <= 0 {
 		c.StreamSize = 512 << 10

@@ -2,8 +2,10 @@
 // it starts a client and a server binary with a netem.Relay between them,
 // runs verified workloads through the tunnel against a target served in
 // this process (one large download, 64-byte echo probes idle and under
-// load, many parallel streams), and reports goodput, round-trip times,
-// CPU seconds per GB, peak RSS and wire bytes per payload byte.
+// load, many parallel streams, many idle connections held open), and
+// reports goodput, round-trip times, CPU seconds per GB, peak RSS, the RSS
+// each idle connection costs the client and server, and wire bytes per
+// payload byte.
 //
 // Run executes a Config (a list of scenarios, each a named netem.Spec, for
 // one or two pairs of binaries, in A B A B rounds) and returns a Report

@@ -15,7 +15,7 @@ import (
 // TestBenchEndToEnd is the short bench run of CI: this repository's
 // client and server, built with go build (no -race), as pair A with the
 // default flags and pair B with another cipher, over the clean and the
-// lossy link, every workload small.
+// lossy link, every workload small (20 idle connections).
 func TestBenchEndToEnd(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("the bench reads CPU and memory from /proc")
@@ -27,14 +27,15 @@ func TestBenchEndToEnd(t *testing.T) {
 	jsonPath, plotPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.png")
 	var stdout, stderr bytes.Buffer
 	err := Main(ctx, []string{"--profile", "clean", "--profile", "lossy", "--size", "2MB",
-		"--streams", "10", "--stream-size", "128KB", "--probes", "10", "--json", jsonPath, "--plot", plotPath,
+		"--streams", "10", "--stream-size", "128KB", "--probes", "10", "--idle-conns", "20", "--json", jsonPath, "--plot", plotPath,
 		"--b-args", "--crypt aes-128-gcm --mode fast3 --key bench-key --quiet"},
 		&stdout, &stderr, dir)
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
 	}
 	t.Logf("table:\n%s", stdout.String())
-	for _, row := range []string{"| clean | A |", "| lossy | A |", "| clean | B |", "| lossy | B |", "Ratios to A"} {
+	for _, row := range []string{"| clean | A |", "| lossy | A |", "| clean | B |", "| lossy | B |", "Ratios to A",
+		"Idle connections (20 held open)", "\n- lossy B: "} {
 		if !strings.Contains(stdout.String(), row) {
 			t.Errorf("table lacks a row starting %q", row)
 		}
@@ -67,6 +68,10 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 		if r.Parallel == nil || r.Parallel.Bytes != 10*128<<10 {
 			t.Errorf("%s: parallel %+v, want 10 × 128 KB", r.Scenario, r.Parallel)
+		}
+		// Every connection costs both processes memory (goroutines, buffers).
+		if r.IdleConns != 20 || r.ClientIdleKB <= 0 || r.ServerIdleKB <= 0 {
+			t.Errorf("%s: %d idle conns, %.1f / %.1f KiB each; want 20, both positive", r.Scenario, r.IdleConns, r.ClientIdleKB, r.ServerIdleKB)
 		}
 		if r.CPUPerGB <= 0 || r.ClientRSSMB <= 0 || r.ServerRSSMB <= 0 {
 			t.Errorf("%s: cpu/GB %v rss %v/%v, want all measured", r.Scenario, r.CPUPerGB, r.ClientRSSMB, r.ServerRSSMB)

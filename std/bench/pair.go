@@ -145,9 +145,17 @@ func (p *pair) usage() (client, server time.Duration, err error) {
 	return client, server, errors.Join(err1, err2)
 }
 
+// peakRSS is both processes' peak resident set in bytes.
 func (p *pair) peakRSS() (client, server int64, err error) {
 	client, err1 := ProcPeakRSS(p.client.pid())
 	server, err2 := ProcPeakRSS(p.server.pid())
+	return client, server, errors.Join(err1, err2)
+}
+
+// rss is both processes' current resident set in bytes.
+func (p *pair) rss() (client, server int64, err error) {
+	client, err1 := ProcRSS(p.client.pid())
+	server, err2 := ProcRSS(p.server.pid())
 	return client, server, errors.Join(err1, err2)
 }
 

@@ -49,28 +49,41 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 // ProcPeakRSS returns process pid's peak resident set size in bytes
 // (VmHWM in /proc/PID/status).
 func ProcPeakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("bench: rss of %d: %w", pid, err)
-	}
-	return parseStatusHWM(b)
+	return procStatusBytes(pid, "VmHWM")
 }
 
-func parseStatusHWM(b []byte) (int64, error) {
+// ProcRSS returns process pid's current resident set size in bytes
+// (VmRSS in /proc/PID/status).
+func ProcRSS(pid int) (int64, error) {
+	return procStatusBytes(pid, "VmRSS")
+}
+
+// procStatusBytes reads the kB field key of /proc/PID/status in bytes.
+func procStatusBytes(pid int, key string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("bench: %s of %d: %w", key, pid, err)
+	}
+	return parseStatusBytes(b, key)
+}
+
+// parseStatusBytes finds the line "key: N kB" of a /proc/PID/status file
+// and returns N KiB in bytes.
+func parseStatusBytes(b []byte, key string) (int64, error) {
 	for line := range strings.SplitSeq(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		rest, ok := strings.CutPrefix(line, key+":")
 		if !ok {
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("bench: malformed VmHWM line %q", line)
+			return 0, fmt.Errorf("bench: malformed %s line %q", key, line)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("bench: VmHWM %q: %w", line, err)
+			return 0, fmt.Errorf("bench: %s %q: %w", key, line, err)
 		}
 		return kb << 10, nil
 	}
-	return 0, fmt.Errorf("bench: no VmHWM in /proc status")
+	return 0, fmt.Errorf("bench: no %s in /proc status", key)
 }

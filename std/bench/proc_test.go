@@ -21,14 +21,17 @@ func TestParseStatCPUSumsUserAndSystem(t *testing.T) {
 	}
 }
 
-func TestParseStatusHWMInBytes(t *testing.T) {
-	status := "Name:\tserver\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40000 kB\n"
-	got, err := parseStatusHWM([]byte(status))
-	if err != nil || got != 50<<20 {
-		t.Errorf("VmHWM = %d, %v; want %d", got, err, 50<<20)
+func TestParseStatusHWMAndRSSInBytes(t *testing.T) {
+	status := "Name:\tserver\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40000 kB\nRssAnon:\t   30000 kB\n"
+	for key, want := range map[string]int64{"VmHWM": 50 << 20, "VmRSS": 40000 << 10} {
+		if got, err := parseStatusBytes([]byte(status), key); err != nil || got != want {
+			t.Errorf("%s = %d, %v; want %d", key, got, err, want)
+		}
 	}
-	if _, err := parseStatusHWM([]byte("Name:\tx\n")); err == nil {
-		t.Error("status without VmHWM parsed without error")
+	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t40000\n", "VmRSS:\t4x kB\n"} {
+		if _, err := parseStatusBytes([]byte(bad), "VmRSS"); err == nil {
+			t.Errorf("status %q parsed without error", bad)
+		}
 	}
 }
 
@@ -41,5 +44,8 @@ func TestProcReadsThisProcess(t *testing.T) {
 	}
 	if rss, err := ProcPeakRSS(os.Getpid()); err != nil || rss <= 0 {
 		t.Errorf("ProcPeakRSS(self) = %d, %v", rss, err)
+	}
+	if rss, err := ProcRSS(os.Getpid()); err != nil || rss <= 0 {
+		t.Errorf("ProcRSS(self) = %d, %v", rss, err)
 	}
 }

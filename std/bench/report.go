@@ -44,6 +44,7 @@ type Settings struct {
 	StreamBytes     int64   `json:"stream_bytes"`
 	ProbeIntervalMs float64 `json:"probe_interval_ms"`
 	IdleProbes      int     `json:"idle_probes"`
+	IdleConns       int     `json:"idle_conns,omitempty"` // connections the idle-connections workload holds open
 	TimeLimitS      float64 `json:"time_limit_s,omitempty"`
 	Seed            uint64  `json:"seed"`
 }
@@ -72,6 +73,9 @@ type RunResult struct {
 	CPUPerGB       float64     `json:"cpu_s_per_gb,omitempty"`       // client + server CPU seconds per GB downloaded
 	ClientRSSMB    float64     `json:"client_peak_rss_mb,omitempty"` // VmHWM at the end of the run
 	ServerRSSMB    float64     `json:"server_peak_rss_mb,omitempty"`
+	IdleConns      int         `json:"idle_conns,omitempty"`              // idle connections held open at once
+	ClientIdleKB   float64     `json:"client_idle_kb_per_conn,omitempty"` // VmRSS growth while they were held, KiB per connection
+	ServerIdleKB   float64     `json:"server_idle_kb_per_conn,omitempty"`
 	WirePerPayload float64     `json:"wire_per_payload,omitempty"` // IP packet bytes both ways per downloaded byte
 	Link           LinkSummary `json:"link"`
 }
@@ -164,6 +168,8 @@ var Metrics = []Metric{
 	{"cpu_s_per_gb", "CPU s/GB", func(r *RunResult) (float64, bool) { return r.CPUPerGB, r.CPUPerGB > 0 }},
 	{"client_rss_mb", "client RSS MB", func(r *RunResult) (float64, bool) { return r.ClientRSSMB, r.ClientRSSMB > 0 }},
 	{"server_rss_mb", "server RSS MB", func(r *RunResult) (float64, bool) { return r.ServerRSSMB, r.ServerRSSMB > 0 }},
+	{"client_idle_kb", "client KiB per idle conn", func(r *RunResult) (float64, bool) { return r.ClientIdleKB, r.ClientIdleKB != 0 }},
+	{"server_idle_kb", "server KiB per idle conn", func(r *RunResult) (float64, bool) { return r.ServerIdleKB, r.ServerIdleKB != 0 }},
 	{"wire_per_payload", "wire/payload", func(r *RunResult) (float64, bool) { return r.WirePerPayload, r.WirePerPayload > 0 }},
 	{"link_lateness_p99_us", "emulator lateness p99 µs", func(r *RunResult) (float64, bool) {
 		return r.Link.LatenessP99us, r.Link.PacketsDown > 0
@@ -204,6 +210,9 @@ func newReport(cfg Config) *Report {
 	}
 	for _, sc := range cfg.Scenarios {
 		rep.Scenarios = append(rep.Scenarios, ScenarioInfo{Scenario: sc, Link: SpecString(sc.Spec)})
+		if sc.Workloads.IdleConns {
+			rep.Settings.IdleConns = cfg.IdleConns
+		}
 	}
 	return rep
 }
@@ -337,6 +346,12 @@ func (r RunResult) progressLine() string {
 	}
 	if r.Parallel != nil {
 		fmt.Fprintf(&b, " %d streams %.1f s", r.Parallel.Streams, r.Parallel.Seconds)
+	}
+	if r.IdleConns > 0 {
+		fmt.Fprintf(&b, " %d idle conns", r.IdleConns)
+		if r.ClientIdleKB != 0 || r.ServerIdleKB != 0 {
+			fmt.Fprintf(&b, " %.1f/%.1f KiB each client/server", r.ClientIdleKB, r.ServerIdleKB)
+		}
 	}
 	if (r.Download != nil && !r.Download.Complete) || (r.Parallel != nil && !r.Parallel.Complete) {
 		b.WriteString(" (time limit reached)")

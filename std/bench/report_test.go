@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -144,5 +145,87 @@ func TestPlotIsPNG(t *testing.T) {
 	}
 	if !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG\r\n\x1a\n")) || buf.Len() < 10000 {
 		t.Errorf("plot is %d bytes starting %q, want a PNG", buf.Len(), buf.Bytes()[:min(8, buf.Len())])
+	}
+}
+
+// idleReport is A and tcp-cubic over the lossy profile with the
+// idle-connections workload: A measured three times (medians 10.0 and
+// 12.0 KiB), the baseline without processes to read.
+func idleReport(t *testing.T) *Report {
+	t.Helper()
+	lossy, err := ProfileScenario("lossy", AllWorkloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{IdleConns: 500, Scenarios: []Scenario{lossy}, Pairs: []PairSpec{{Name: "A"}}}.withDefaults()
+	rep := newReport(cfg)
+	rep.Subjects = []string{"A", "tcp-cubic"}
+	run := func(sub string, client, server float64) RunResult {
+		return RunResult{Scenario: "lossy", Subject: sub, Verified: true, IdleConns: 500, ClientIdleKB: client, ServerIdleKB: server}
+	}
+	rep.Runs = []RunResult{run("A", 9.5, 14), run("tcp-cubic", 0, 0), run("A", 10, 12), run("A", 11, 11.5)}
+	return rep.finish()
+}
+
+func TestIdleConnsMetricsAreMediansOfMeasuredRuns(t *testing.T) {
+	rep := idleReport(t)
+	if len(rep.Summaries) != 2 {
+		t.Fatalf("summaries %+v, want A and tcp-cubic", rep.Summaries)
+	}
+	a, base := rep.Summaries[0].Metrics, rep.Summaries[1].Metrics
+	if a["client_idle_kb"] != 10 || a["server_idle_kb"] != 12 {
+		t.Errorf("A idle metrics %v, want client 10, server 12", a)
+	}
+	if _, ok := base["client_idle_kb"]; ok {
+		t.Errorf("the baseline has an idle median %v though no run measured one", base)
+	}
+	if rep.Settings.IdleConns != 500 {
+		t.Errorf("settings idle conns %d, want 500", rep.Settings.IdleConns)
+	}
+	line := rep.Runs[0].progressLine()
+	if !strings.Contains(line, " 500 idle conns 9.5/14.0 KiB each client/server") {
+		t.Errorf("progress line %q lacks the idle figures", line)
+	}
+	if line := rep.Runs[1].progressLine(); !strings.Contains(line, " 500 idle conns (") {
+		t.Errorf("progress line of an unmeasured run %q, want the count without figures", line)
+	}
+}
+
+func TestTableListsIdleConnsBelowTheMainTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := idleReport(t).WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	want := "\nIdle connections (500 held open): RSS growth per connection, KiB client / server:\n" +
+		"- lossy A: 10.0 / 12.0\n- lossy tcp-cubic: –\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("table lacks the idle section %q:\n%s", want, out)
+	}
+	if header, _, _ := strings.Cut(out, "\n"); strings.Contains(header, "idle conn") || strings.Count(header, "|") != 11 {
+		t.Errorf("main table header changed: %s", header)
+	}
+
+	buf.Reset()
+	if err := sampleReport(t).WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Idle connections") {
+		t.Errorf("table without idle figures has an idle section:\n%s", buf.String())
+	}
+}
+
+func TestIdleConnsJSONNames(t *testing.T) {
+	b, err := json.Marshal(RunResult{IdleConns: 20, ClientIdleKB: 9.5, ServerIdleKB: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"idle_conns":20`, `"client_idle_kb_per_conn":9.5`, `"server_idle_kb_per_conn":12`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+	if b, _ := json.Marshal(RunResult{}); strings.Contains(string(b), "idle_conns") || strings.Contains(string(b), "idle_kb") {
+		t.Errorf("JSON of a run without the workload has idle fields: %s", b)
 	}
 }

@@ -77,8 +77,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep.finish(), errors.Join(errs...)
 }
 
-// runOne starts s over sc's link and runs sc's workloads in order: idle
-// echo, the download (with echo probes alongside), the parallel streams.
+// runOne starts s over sc's link and runs sc's workloads in order: the
+// idle connections, idle echo, the download (with echo probes alongside),
+// the parallel streams.
 func runOne(ctx context.Context, cfg Config, sc Scenario, s subject, round int, seed uint64) RunResult {
 	res := RunResult{Scenario: sc.Name, Subject: s.name(), Round: round + 1}
 	if cfg.RunTimeout > 0 {
@@ -119,6 +120,14 @@ func runOne(ctx context.Context, cfg Config, sc Scenario, s subject, round int, 
 
 func runWorkloads(ctx context.Context, cfg Config, sc Scenario, sess *session, res *RunResult, seed uint32) error {
 	w := sc.Workloads
+	// The idle connections go first, while the processes' heaps are small:
+	// what the connections allocate then shows as RSS growth, where a heap
+	// that a download already grew would absorb it without RSS moving.
+	if w.IdleConns {
+		if err := measureIdleConns(ctx, cfg.IdleConns, sess, res); err != nil {
+			return err
+		}
+	}
 	if w.IdleEcho {
 		rtts, err := Echo(ctx, sess.dial, cfg.ProbeInterval, cfg.IdleProbes, nil)
 		if err != nil {
@@ -141,6 +150,66 @@ func runWorkloads(ctx context.Context, cfg Config, sc Scenario, sess *session, r
 			Seconds: p.Elapsed.Seconds(), Mbps: p.Mbps()}
 	}
 	return nil
+}
+
+// rssReadings and rssSpacing: while the idle connections are held, the
+// processes' RSS is read this often, this far apart, and the largest
+// reading kept, so that allocations made just after the last echo (timers,
+// buffers of the stream's first idle moments) are counted.
+const (
+	rssReadings = 5
+	rssSpacing  = 50 * time.Millisecond
+)
+
+// measureIdleConns holds n idle connections open and records how much the
+// client's and server's RSS grew per connection (when the session has
+// processes to read).
+func measureIdleConns(ctx context.Context, n int, sess *session, res *RunResult) error {
+	var c0, s0, c1, s1 int64
+	measured := sess.rss != nil
+	if measured {
+		var err error
+		c0, s0, err = sess.rss()
+		measured = err == nil
+	}
+	err := HoldIdle(ctx, sess.dial, n, func() {
+		if measured {
+			var err error
+			c1, s1, err = largestRSS(ctx, sess.rss)
+			measured = err == nil
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("idle conns: %w", err)
+	}
+	res.IdleConns = n
+	if measured {
+		res.ClientIdleKB = float64(c1-c0) / 1024 / float64(n)
+		res.ServerIdleKB = float64(s1-s0) / 1024 / float64(n)
+	}
+	return nil
+}
+
+// largestRSS reads rss rssReadings times, rssSpacing apart, and returns the
+// largest reading of each process.
+func largestRSS(ctx context.Context, rss func() (client, server int64, err error)) (client, server int64, err error) {
+	tick := time.NewTicker(rssSpacing)
+	defer tick.Stop()
+	for i := range rssReadings {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, 0, ctx.Err()
+			case <-tick.C:
+			}
+		}
+		c, s, err := rss()
+		if err != nil {
+			return 0, 0, err
+		}
+		client, server = max(client, c), max(server, s)
+	}
+	return client, server, nil
 }
 
 // measureDownload runs the download, with echo probes alongside when

@@ -21,7 +21,9 @@ type session struct {
 	// nil when the subject has no processes of its own (kernel TCP).
 	usage func() (client, server time.Duration, err error)
 	// peakRSS is the processes' peak resident set; nil as for usage.
-	peakRSS   func() (client, server int64, err error)
+	peakRSS func() (client, server int64, err error)
+	// rss is the processes' current resident set; nil as for usage.
+	rss       func() (client, server int64, err error)
 	linkStats func() netem.Stats
 	// headerBytes is added per packet to the link's byte counts to give IP
 	// packet bytes: 28 for relayed UDP payloads, 0 for TUN (IP packets).
@@ -56,6 +58,7 @@ func (p *pairSubject) start(ctx context.Context, link netem.Spec, seed uint64) (
 		dial:        pr.dial,
 		usage:       pr.usage,
 		peakRSS:     pr.peakRSS,
+		rss:         pr.rss,
 		linkStats:   pr.relay.stats,
 		hostDrops:   pr.relay.hostDrops,
 		headerBytes: ipHdrUDP4,

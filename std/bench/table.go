@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
 // WriteTable prints the summaries as a Markdown table (one row per
-// scenario and subject), the ratios to the first subject when there are
-// several, the links used, and any failed runs.
+// scenario and subject), the memory per idle connection when measured,
+// the ratios to the first subject when there are several, the links used,
+// and any failed runs.
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("| link | subject | goodput Mbit/s | RTT idle p50 / p99 ms | RTT loaded p50 / p90 / p99 ms |")
@@ -49,6 +51,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if truncated {
 		fmt.Fprintf(&b, "\n\\* the %g s time limit stopped a transfer in at least one round: the goodput counts the bytes that arrived by then.\n", r.Settings.TimeLimitS)
 	}
+	b.WriteString(r.idleConnsSection())
 	if len(r.Ratios) > 0 {
 		fmt.Fprintf(&b, "\nRatios to %s (same run; goodput above 1 is better, times below 1 are better):\n\n", r.Ratios[0].Reference)
 		b.WriteString("| link | subject | goodput | loaded RTT p50 | loaded RTT p99 | parallel time | CPU/GB | wire/payload |\n")
@@ -100,6 +103,42 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// idleConnsSection lists the RSS growth per idle connection of every
+// scenario and subject that ran the idle-connections workload ("–" where
+// not measured), or is "" when no summary has the figures.
+func (r *Report) idleConnsSection() string {
+	if !slices.ContainsFunc(r.Summaries, hasIdleMetrics) {
+		return ""
+	}
+	ran := map[string]bool{}
+	for _, sc := range r.Scenarios {
+		ran[sc.Name] = sc.Workloads.IdleConns
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nIdle connections (%d held open): RSS growth per connection, KiB client / server:\n", r.Settings.IdleConns)
+	for _, s := range r.Summaries {
+		if !ran[s.Scenario] && !hasIdleMetrics(s) {
+			continue
+		}
+		fmt.Fprintf(&b, "- %s %s: %s\n", s.Scenario, s.Subject, nums(1, metricOr(s, "client_idle_kb"), metricOr(s, "server_idle_kb")))
+	}
+	return b.String()
+}
+
+func hasIdleMetrics(s Summary) bool {
+	_, c := s.Metrics["client_idle_kb"]
+	_, v := s.Metrics["server_idle_kb"]
+	return c || v
+}
+
+// metricOr is s's median of metric k, or NaN when it has none.
+func metricOr(s Summary, k string) float64 {
+	if v, ok := s.Metrics[k]; ok {
+		return v
+	}
+	return math.NaN()
 }
 
 func sweepNote(scs []ScenarioInfo) string {

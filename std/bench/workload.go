@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -229,6 +230,135 @@ func sendProbes(ctx context.Context, c net.Conn, interval time.Duration, count i
 		}
 	}
 	return nil
+}
+
+// IdleDialers is how many connections HoldIdle opens at once.
+const IdleDialers = 32
+
+// HoldIdle opens n connections through dial (at most IdleDialers at a
+// time), makes each an echo connection that carried one checked 64-byte
+// probe (probe i on connection i: Pattern{i}'s first 64 bytes), so that
+// every one is established end to end, calls held with all n open and
+// idle, and then closes them all with closeIdle, returning once the far
+// end has closed each too. The first failure aborts the others and is
+// returned; held is not called then.
+func HoldIdle(ctx context.Context, dial Dialer, n int, held func()) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	conns := make([]net.Conn, n)
+	defer closeAll(conns)
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for range min(n, IdleDialers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				c, err := openIdle(ctx, dial, i)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel(err)
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("bench: %d idle connections: %w", n, firstErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bench: %d idle connections: %w", n, err)
+	}
+	held()
+	if err := closeIdle(ctx, conns); err != nil {
+		return fmt.Errorf("bench: %d idle connections: %w", n, err)
+	}
+	return nil
+}
+
+// closeIdle half-closes every echo connection and waits for each to end
+// from the far side as well (the half-close crossed the tunnel to the
+// target, whose echo then ended its side back through the tunnel), so the
+// tunnel has torn them all down, and its link carries no more closing
+// traffic, by the time the next workload starts. A connection that cannot
+// half-close is closed at once. Bytes arriving after the half-close are
+// an error (ErrCorrupt): the echo had nothing more to send.
+func closeIdle(ctx context.Context, conns []net.Conn) error {
+	defer context.AfterFunc(ctx, func() { closeAll(conns) })()
+	var ending []net.Conn
+	for _, c := range conns {
+		if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			ending = append(ending, c)
+			continue
+		}
+		c.Close()
+	}
+	var errs []error
+	for _, c := range ending {
+		// The far end's close shows as EOF, or as a reset from a tunnel
+		// that closes streams outright: either way the connection ended.
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("closing: %w", err)
+		}
+		if n > 0 {
+			errs = append(errs, fmt.Errorf("%w: %d bytes after the echo's half-close", ErrCorrupt, n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openIdle dials echo connection i and checks one probe's round trip.
+func openIdle(ctx context.Context, dial Dialer, i int) (net.Conn, error) {
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bench: idle connection %d dial: %w", i, err)
+	}
+	stop := closeOnDone(ctx, c)
+	err = echoOneProbe(c, Pattern{Seed: uint64(i)})
+	if !stop() {
+		// Aborted (closed by closeOnDone), maybe after the probe returned.
+		err = errors.Join(err, context.Cause(ctx))
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bench: idle connection %d: %w", i, err)
+	}
+	return c, nil
+}
+
+// echoOneProbe sends the echo request with the first ProbeSize bytes of p
+// on c and checks that they come back.
+func echoOneProbe(c net.Conn, p Pattern) error {
+	msg := append(encodeRequest(opEcho, 0, 0), make([]byte, ProbeSize)...)
+	p.Fill(msg[headerLen:], 0)
+	if _, err := c.Write(msg); err != nil {
+		return fmt.Errorf("echo request: %w", err)
+	}
+	buf := make([]byte, ProbeSize)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return fmt.Errorf("echo probe: %w", err)
+	}
+	return p.Check(buf, 0)
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 // probeOnce checks that one echo round trip works through dial (the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -193,5 +194,96 @@ func TestTimeLimitKeepsWhatArrived(t *testing.T) {
 	par, err := Parallel(testContext(t), TCPDialer(addr), 3, 1<<20, 7, 200*time.Millisecond)
 	if err != nil || par.Complete != 0 || par.Bytes != 3000 {
 		t.Errorf("Parallel over stalled streams = %+v, %v; want 3000 bytes, none complete", par, err)
+	}
+}
+
+// recordingDialer dials addr and keeps every connection it returned; the
+// dial after the first failAfter ones fails with errDialRefused (failAfter
+// < 0: none fails).
+type recordingDialer struct {
+	addr      string
+	failAfter int
+	mu        sync.Mutex
+	conns     []net.Conn
+}
+
+var errDialRefused = errors.New("test: dial refused")
+
+func (d *recordingDialer) dial(ctx context.Context) (net.Conn, error) {
+	d.mu.Lock()
+	if d.failAfter >= 0 && len(d.conns) >= d.failAfter {
+		d.mu.Unlock()
+		return nil, errDialRefused
+	}
+	d.mu.Unlock()
+	c, err := TCPDialer(d.addr)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.conns = append(d.conns, c)
+	d.mu.Unlock()
+	return c, nil
+}
+
+// open counts the dialed connections not yet closed (without blocking: a
+// closed connection refuses a new deadline).
+func (d *recordingDialer) open(t *testing.T) int {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, c := range d.conns {
+		err := c.SetReadDeadline(time.Time{})
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, net.ErrClosed):
+			t.Errorf("deadline on a dialed connection: %v", err)
+		}
+	}
+	return n
+}
+
+func TestHoldIdleHoldsEveryConnectionThenClosesThem(t *testing.T) {
+	tg := startTarget(t)
+	d := &recordingDialer{addr: tg.Addr().String(), failAfter: -1}
+	const n = 3*IdleDialers + 5
+	held := 0
+	err := HoldIdle(testContext(t), d.dial, n, func() {
+		held++
+		tg.mu.Lock()
+		serving := len(tg.conns)
+		tg.mu.Unlock()
+		if open := d.open(t); open != n || serving != n {
+			t.Errorf("while held: %d connections open, the target serves %d; want %d each", open, serving, n)
+		}
+	})
+	if err != nil || held != 1 {
+		t.Fatalf("HoldIdle = %v, held called %d times; want no error, once", err, held)
+	}
+	if open := d.open(t); open != 0 {
+		t.Errorf("%d connections still open after HoldIdle returned", open)
+	}
+}
+
+func TestHoldIdleFailsOnDialError(t *testing.T) {
+	tg := startTarget(t)
+	d := &recordingDialer{addr: tg.Addr().String(), failAfter: 40}
+	err := HoldIdle(testContext(t), d.dial, 100, func() { t.Error("held called although a dial failed") })
+	if !errors.Is(err, errDialRefused) {
+		t.Errorf("HoldIdle with a failing dial = %v, want errDialRefused", err)
+	}
+	if open := d.open(t); open != 0 {
+		t.Errorf("%d connections left open after a failed HoldIdle", open)
+	}
+}
+
+func TestHoldIdleDetectsWrongEcho(t *testing.T) {
+	tg := startTarget(t)
+	proxy := corruptingProxy(t, tg.Addr().String(), 10) // byte 10 of every echo
+	err := HoldIdle(testContext(t), TCPDialer(proxy), 5, func() { t.Error("held called although an echo was wrong") })
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("HoldIdle through a corrupting proxy = %v, want ErrCorrupt", err)
 	}
 }
