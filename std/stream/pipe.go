@@ -1,19 +1,33 @@
 package stream
 
 import (
+	"cmp"
+	"errors"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 )
 
-// pipeBufSize is the copy buffer of each Pipe direction.
-const pipeBufSize = 32 << 10
+// The copy buffers of a Pipe direction. It reads into a small buffer of
+// its own until a read fills it, then into a large one from a pool, which
+// it gives back after a read that does not fill it (the source had no
+// more waiting, so the next read may wait). An idle connection (a shell,
+// a chat, a keep-alive) waits in Read with the small buffer, so it holds
+// 2 × pipeSmallBuf rather than 2 × pipeBufSize; a bulk copy whose reads
+// come back full reads pipeBufSize at a time, as before.
+const (
+	pipeBufSize  = 32 << 10
+	pipeSmallBuf = 4 << 10
+)
 
 var pipeBufs = sync.Pool{New: func() any {
 	b := make([]byte, pipeBufSize)
 	return &b
 }}
+
+// errInvalidWrite reports a Write that claimed more than it was given.
+var errInvalidWrite = errors.New("stream: invalid write result")
 
 // Pipe copies a to b and b to a until both directions have ended, then
 // closes both conns. When one direction reads EOF, the conn it writes to
@@ -48,11 +62,9 @@ type pipe struct {
 
 // copyHalf copies src to dst, then half-closes dst (or, on error, both).
 func (p *pipe) copyHalf(dst, src net.Conn) int64 {
-	bufp := pipeBufs.Get().(*[]byte)
-	defer pipeBufs.Put(bufp)
-	// Hide ReaderFrom/WriterTo: net.TCPConn's fall back to io.Copy with
-	// a fresh 32 KiB buffer when the other side is not a socket.
-	n, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *bufp)
+	c := copier{small: make([]byte, pipeSmallBuf)}
+	defer c.release()
+	n, err := c.copy(dst, src)
 	if err == nil {
 		err = p.endWrite(dst)
 	}
@@ -60,6 +72,72 @@ func (p *pipe) copyHalf(dst, src net.Conn) int64 {
 		p.fail(err)
 	}
 	return n
+}
+
+// copier is one direction's copy loop with its buffers (see pipeSmallBuf).
+type copier struct {
+	small []byte
+	big   *[]byte // from pipeBufs while reads fill what they are given
+}
+
+// copy copies src to dst until src's EOF (a nil error) or an error, as
+// io.Copy does, but with the buffer that suits the last read. It calls
+// Read and Write only: a ReaderFrom or WriterTo would bring its own
+// buffer (net.TCPConn's falls back to io.Copy with a fresh 32 KiB one
+// when the other side is not a socket).
+func (c *copier) copy(dst io.Writer, src io.Reader) (written int64, err error) {
+	for {
+		buf := c.buf()
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := dst.Write(buf[:nr])
+			if nw < 0 || nw > nr {
+				nw, werr = 0, cmp.Or(werr, errInvalidWrite)
+			}
+			written += int64(nw)
+			if werr != nil {
+				return written, werr
+			}
+			if nw != nr {
+				return written, io.ErrShortWrite
+			}
+		}
+		c.resize(nr, len(buf))
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+// buf is the buffer for the next read.
+func (c *copier) buf() []byte {
+	if c.big != nil {
+		return *c.big
+	}
+	return c.small
+}
+
+// resize picks the buffer for the next read after one that returned n of
+// size bytes: the large one after a read that filled the small one, the
+// small one after a read that did not fill the large one.
+func (c *copier) resize(n, size int) {
+	switch {
+	case n < size:
+		c.release()
+	case c.big == nil:
+		c.big = pipeBufs.Get().(*[]byte)
+	}
+}
+
+// release gives the large buffer back to the pool.
+func (c *copier) release() {
+	if c.big != nil {
+		pipeBufs.Put(c.big)
+		c.big = nil
+	}
 }
 
 // endWrite signals EOF to dst's peer.

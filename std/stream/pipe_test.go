@@ -204,3 +204,112 @@ func TestPipeErrorClosesBothConns(t *testing.T) {
 		})
 	}
 }
+
+// readEvent is one Read call on a sizeConn: the buffer it was given on
+// entry (n < 0), or what it returned.
+type readEvent struct{ size, n int }
+
+// sizeConn reports the size of the buffer of every Read and what each
+// returned.
+type sizeConn struct {
+	net.Conn
+	events chan readEvent
+}
+
+func (c *sizeConn) Read(p []byte) (int, error) {
+	c.events <- readEvent{size: len(p), n: -1}
+	n, err := c.Conn.Read(p)
+	c.events <- readEvent{size: len(p), n: n}
+	return n, err
+}
+
+// nextRead returns the buffer size of the next Read call that starts.
+func nextRead(t *testing.T, events <-chan readEvent) int {
+	t.Helper()
+	for {
+		select {
+		case e := <-events:
+			if e.n < 0 {
+				return e.size
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no Read started")
+		}
+	}
+}
+
+// readUntil consumes Read events until reads have returned total bytes
+// in all, and reports the largest buffer any of them was given.
+func readUntil(t *testing.T, events <-chan readEvent, total int) (largest int) {
+	t.Helper()
+	for got := 0; got < total; {
+		select {
+		case e := <-events:
+			largest = max(largest, e.size)
+			if e.n > 0 {
+				got += e.n
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("reads returned %d of %d bytes", got, total)
+		}
+	}
+	return largest
+}
+
+func mustReadFull(t *testing.T, c net.Conn, b []byte) string {
+	t.Helper()
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// An idle connection waits with a small buffer: a Pipe direction reads
+// 32 KiB at a time only while reads fill what they are given, and goes
+// back to the small buffer once the source runs dry, so a router holding
+// hundreds of idle connections does not hold 64 KiB for each.
+func TestPipeWaitsOnIdleConnWithSmallBuffer(t *testing.T) {
+	client, a := tcpPair(t)
+	b, target := tcpPair(t)
+	src := &sizeConn{Conn: a, events: make(chan readEvent, 1024)}
+	done := startPipe(src, b)
+
+	if got := nextRead(t, src.events); got != pipeSmallBuf {
+		t.Fatalf("first read into %d bytes, want the small buffer (%d)", got, pipeSmallBuf)
+	}
+	client.Write([]byte("ls -l\n")) // a keystroke's worth
+	readUntil(t, src.events, 6)
+	if got := make([]byte, 6); mustReadFull(t, target, got) != "ls -l\n" {
+		t.Fatalf("target got %q", got)
+	}
+	if got := nextRead(t, src.events); got != pipeSmallBuf {
+		t.Fatalf("after a 6-byte read, waiting with %d bytes, want %d", got, pipeSmallBuf)
+	}
+
+	bulk := randomBytes(14, 1<<20+1000) // ends with a read that does not fill 32 KiB
+	go client.Write(bulk)
+	recv := make(chan []byte, 1)
+	go func() {
+		got := make([]byte, len(bulk))
+		io.ReadFull(target, got)
+		recv <- got
+	}()
+	largest := readUntil(t, src.events, len(bulk))
+	if got := <-recv; !bytes.Equal(got, bulk) {
+		t.Fatal("the bulk transfer arrived altered")
+	}
+	if largest != pipeBufSize {
+		t.Errorf("the bulk transfer read into at most %d bytes, want %d", largest, pipeBufSize)
+	}
+	if got := nextRead(t, src.events); got != pipeSmallBuf {
+		t.Errorf("idle after the bulk transfer, waiting with %d bytes, want %d", got, pipeSmallBuf)
+	}
+
+	client.Close()
+	target.Close()
+	go func() {
+		for range src.events { // let the last reads return
+		}
+	}()
+	waitPipe(t, done)
+}
