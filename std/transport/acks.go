@@ -169,6 +169,20 @@ func (a *ackTrack) findLost() {
 // will not come back into it: those acknowledged.
 func (a *ackTrack) gone() int { return a.acked }
 
+// has reports whether the peer has sn: below its una, or acknowledged.
+func (a *ackTrack) has(sn uint32) bool {
+	switch {
+	case !a.started:
+		return false
+	case int32(sn-a.una) < 0:
+		return true
+	case !a.within(sn) || a.ackBits == nil:
+		return false
+	}
+	i, m := bit(sn)
+	return a.ackBits[i]&m != 0
+}
+
 // inNetwork returns how many of the segments from una to one past
 // maxSn are in the network: neither acknowledged nor lost.
 func (a *ackTrack) inNetwork(next uint32) int {
@@ -357,6 +371,22 @@ func fecPayload(p []byte) []byte {
 		return nil
 	}
 	return p[fecHeader+fecSizeField : end]
+}
+
+// pushRange returns the first and last sequence numbers of the data
+// segments in segs (which holds at least one).
+func pushRange(segs []byte) (lo, hi uint32) {
+	first := true
+	for seg := range segments(segs) {
+		if seg.cmd != kcpCmdPush {
+			continue
+		}
+		if first {
+			lo, first = seg.sn, false
+		}
+		hi = seg.sn
+	}
+	return lo, hi
 }
 
 // hasPush reports whether segs holds a data segment: only those are

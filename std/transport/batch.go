@@ -113,6 +113,7 @@ type batchWriter struct {
 	room     sync.Cond // signalled when the sender takes packets, and when it ends
 	queue    []queued
 	waiting  []*Peer          // the peers with packets held (Peer.held)
+	later    []queued         // packets held on their own, each sent if its check says so
 	sending  bool             // a sender goroutine is running
 	sleeping bool             // it waits for a held packet's time,
 	until    time.Time        // this one
@@ -139,6 +140,9 @@ type queued struct {
 	n    int
 	addr net.Addr
 	at   time.Time // held until then (zero: not held for itself)
+	// check, if set, says at its time whether the packet still goes (a
+	// tail probe: in later, not in its peer's order).
+	check func() bool
 }
 
 // batchSender is a socket's batched send (sendmmsg on a UDP socket; a
@@ -190,16 +194,18 @@ func writerOn(conn batchSender, free func(*[]byte), segment bool) *batchWriter {
 
 // send queues (*buf)[:n] for addr and takes buf (sendAt, not held).
 func (w *batchWriter) send(buf *[]byte, n int, addr net.Addr) error {
-	return w.sendAt(buf, n, addr, nil, time.Time{})
+	return w.sendAt(buf, n, addr, nil, time.Time{}, nil)
 }
 
 // sendAt queues (*buf)[:n] for addr and takes buf. A packet to peer
 // (nil: one not tracked) is held until hold when that is set, and
 // behind the packets held for peer before it in any case, so that a
-// peer's packets leave in the order written. If an earlier packet to
-// addr failed, sendAt returns that error instead and drops this packet
-// too, as kcp-go stops writing a batch at the first write that fails.
-func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold time.Time) error {
+// peer's packets leave in the order written. With check set, it is held
+// on its own until hold, then sent if check says so, else dropped (and
+// dropped by drain). If an earlier packet to addr failed, sendAt
+// returns that error instead and drops this packet too, as kcp-go stops
+// writing a batch at the first write that fails.
+func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold time.Time, check func() bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.errs) > 0 {
@@ -209,8 +215,12 @@ func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold
 			return err
 		}
 	}
-	q := queued{buf, n, addr, hold}
-	if peer != nil && (!hold.IsZero() || len(peer.held) > 0) {
+	q := queued{buf, n, addr, hold, check}
+	switch {
+	case check != nil:
+		w.later = append(w.later, q)
+		w.start(hold.Before(w.until))
+	case peer != nil && (!hold.IsZero() || len(peer.held) > 0):
 		for len(peer.held) >= heldMax {
 			w.room.Wait()
 		}
@@ -221,7 +231,7 @@ func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold
 		peer.held = append(peer.held, q)
 		// Behind another held packet it is due no sooner than that one.
 		w.start(first && hold.Before(w.until))
-	} else {
+	default:
 		for len(w.queue) >= writeQueueMax {
 			w.room.Wait()
 		}
@@ -254,7 +264,7 @@ func (w *batchWriter) run() {
 	for {
 		w.batch, w.queue = w.queue, w.batch[:0]
 		var next time.Time // the first held packet not due yet
-		if len(w.waiting) > 0 {
+		if len(w.waiting) > 0 || len(w.later) > 0 {
 			next = w.release(w.now())
 		}
 		if len(w.batch) > 0 {
@@ -272,7 +282,7 @@ func (w *batchWriter) run() {
 			}
 			continue
 		}
-		if len(w.waiting) == 0 {
+		if len(w.waiting) == 0 && len(w.later) == 0 {
 			break
 		}
 		w.sleeping, w.until = true, next
@@ -299,11 +309,29 @@ func (w *batchWriter) run() {
 }
 
 // release moves to w.batch, after what is queued, the held packets due
-// by now (each peer's in order, up to the first that is not), and
-// returns when the first one left is due (zero: none is left). w.mu is
-// held.
+// by now (each peer's in order, up to the first that is not; those held
+// on their own if their check says so), and returns when the first one
+// left is due (zero: none is left). w.mu is held.
 func (w *batchWriter) release(now time.Time) (next time.Time) {
 	due := now.Add(paceAhead)
+	for i := 0; i < len(w.later); {
+		q := w.later[i]
+		if !w.flush && q.at.After(due) {
+			if next.IsZero() || q.at.Before(next) {
+				next = q.at
+			}
+			i++
+			continue
+		}
+		last := len(w.later) - 1
+		w.later[i], w.later[last] = w.later[last], queued{}
+		w.later = w.later[:last]
+		if !w.flush && q.check() {
+			w.batch = append(w.batch, q)
+		} else {
+			w.free(q.buf)
+		}
+	}
 	for i := 0; i < len(w.waiting); {
 		p := w.waiting[i]
 		k := 0

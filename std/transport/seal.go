@@ -64,7 +64,10 @@ const (
 // a round trip; a second copy makes that the rare case (at 2 % random
 // loss, 0.04 %), for a few packets' worth of bytes. The peer, kcp-go or
 // ours, keeps one: its FEC decoder drops a shard it has, KCP a segment
-// it has. A bulk session is not thin, so a download is sent once.
+// it has. A bulk session is not thin, so a download is sent once. The
+// two copies go back to back, and a burst of loss takes both; so a third
+// follows a third of a round trip later (Peer.tailProbe) unless the peer
+// has acknowledged the packet's data by then.
 //
 // A packet of ACKs alone goes out twice too while at least ackTwiceLoss
 // of the peer's data shards fail to reach us (inLoss: the path's loss
@@ -233,8 +236,7 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		typ = binary.LittleEndian.Uint16(p[4:])
 	}
 	var peer *Peer // nil: not a packet of kcp-go's FEC, not tracked
-	var hold time.Time
-	twice := false
+	var plan sendPlan
 	switch typ {
 	case fecTypeParity:
 		peer = s.Peer(addr)
@@ -244,22 +246,37 @@ func (s *SealConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	case fecTypeData:
 		now := s.now()
 		peer = s.peerAt(addr, now)
-		hold, twice = s.sendData(p, peer, now)
+		plan = s.sendData(p, peer, now)
 	}
-	if err := s.send(p, addr, peer, hold); err != nil {
+	if err := s.send(p, addr, peer, plan.hold, nil); err != nil {
 		return 0, err
 	}
-	// The copy is a bonus: the packet went out, so its error is not
-	// kcp-go's to see.
-	if twice && s.send(p, addr, peer, hold) == nil {
+	// The copies are a bonus: the packet went out, so their errors are
+	// not kcp-go's to see.
+	if plan.twice && s.send(p, addr, peer, plan.hold, nil) == nil {
 		peer.dups.Add(1)
+	}
+	if !plan.probe.IsZero() {
+		lo, hi := plan.lo, plan.hi
+		s.send(p, addr, peer, plan.probe, func() bool { return peer.missing(lo, hi) })
 	}
 	return len(p), nil
 }
 
+// sendPlan is how a data packet goes out.
+type sendPlan struct {
+	hold  time.Time // when it leaves (zero: at once)
+	twice bool      // a copy goes with it
+	// probe is when a third copy goes if the peer has not acknowledged
+	// all of its data segments, lo to hi, by then (zero: none).
+	probe  time.Time
+	lo, hi uint32
+}
+
 // send seals p (a fresh nonce each time) and queues it for addr, held
-// until hold if that is set (see batchWriter.sendAt).
-func (s *SealConn) send(p []byte, addr net.Addr, peer *Peer, hold time.Time) error {
+// until hold if that is set, and then sent only if check (when not nil)
+// still says so (see batchWriter.sendAt).
+func (s *SealConn) send(p []byte, addr net.Addr, peer *Peer, hold time.Time, check func() bool) error {
 	bp := s.pool.Get().(*[]byte)
 	buf := (*bp)[:s.header+len(p)]
 	copy(buf[s.header:], p)
@@ -273,7 +290,7 @@ func (s *SealConn) send(p []byte, addr net.Addr, peer *Peer, hold time.Time) err
 			s.block.Encrypt(buf, buf)
 		}
 	}
-	return s.out.sendAt(bp, len(buf), addr, peer, hold)
+	return s.out.sendAt(bp, len(buf), addr, peer, hold, check)
 }
 
 // inGroup returns the FEC group of the shard kcp-go numbered seqid and
@@ -301,21 +318,30 @@ func (s *SealConn) sendParity(p []byte, peer *Peer) bool {
 
 // sendData paces the data packet p, written at now, to its peer and
 // feeds the peer's controllers the KCP segments in it, timed when it
-// will leave. It returns when p leaves (zero: at once) and whether it
-// goes out twice (see Peer.count).
-func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (hold time.Time, twice bool) {
+// will leave. It returns when p leaves, whether it goes out twice (see
+// Peer.count), and for a thin session's data, when a third copy follows
+// (see Peer.tailProbe).
+func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (plan sendPlan) {
 	segs := fecPayload(p)
 	if len(segs) == 0 {
-		return hold, false
+		return plan
 	}
 	leaves := now
-	if hasPush(segs) {
-		hold = peer.pace(now, len(p)+s.header)
-		if !hold.IsZero() {
-			leaves = hold
+	push := hasPush(segs)
+	if push {
+		plan.hold = peer.pace(now, len(p)+s.header)
+		if !plan.hold.IsZero() {
+			leaves = plan.hold
 		}
 	}
-	return hold, peer.count(leaves, segs)
+	plan.twice = peer.count(leaves, segs)
+	if plan.twice && push {
+		if d := peer.tailProbe(); d > 0 {
+			plan.probe = leaves.Add(d)
+			plan.lo, plan.hi = pushRange(segs)
+		}
+	}
+	return plan
 }
 
 // ReadFrom reads the next packet that opens and passes its CRC32 check,
@@ -408,8 +434,43 @@ func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
 	return p
 }
 
-// SetRTT tells the controller the path's round trip.
+// SetRTT tells the controller the path's round trip (the least).
 func (p *Peer) SetRTT(rtt time.Duration) { p.rtt.Store(int64(rtt)) }
+
+// The third copy of a thin session's packet follows it by a third of
+// the path's round trip, within [tailProbeMin, tailProbeMax].
+const (
+	tailProbeMin = 10 * time.Millisecond
+	tailProbeMax = 50 * time.Millisecond
+)
+
+// tailProbe returns how long after a thin session's data packet a third
+// copy follows if the peer has not acknowledged its data by then (0: the
+// round trip is not known yet). The two copies go back to back and are
+// lost together in a burst of loss, and KCP resends only at its
+// retransmission timeout, a round trip and more later; a copy a third
+// of a round trip later is past most bursts.
+func (p *Peer) tailProbe() time.Duration {
+	rtt := time.Duration(p.rtt.Load())
+	if rtt <= 0 {
+		return 0
+	}
+	return min(max(rtt/3, tailProbeMin), tailProbeMax)
+}
+
+// missing reports whether the peer has yet to acknowledge any of the
+// segments lo to hi, and counts the copy that then goes.
+func (p *Peer) missing(lo, hi uint32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for sn := lo; int32(hi-sn) >= 0; sn++ {
+		if !p.acks.has(sn) {
+			p.dups.Add(1)
+			return true
+		}
+	}
+	return false
+}
 
 // State returns the parity controller's view, with the shards sent now.
 func (p *Peer) State() flow.ParityState {
@@ -490,8 +551,9 @@ func (p *Peer) TakeRateSample(now time.Time) flow.RateSample {
 	return s
 }
 
-// Duplicated returns how many data packets went to the peer twice (see
-// SealConn: a thin session's, and ACKs where packets are lost).
+// Duplicated returns how many copies of data packets went to the peer
+// (see SealConn: a thin session's and their tail probes, and ACKs where
+// packets are lost).
 func (p *Peer) Duplicated() uint64 { return p.dups.Load() }
 
 // TakeRecvSpan returns the most the peer had sent beyond what we ask for

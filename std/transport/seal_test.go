@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -555,5 +556,38 @@ func TestThinSessionIsThinByBytesNotSegments(t *testing.T) {
 		if n := rc.sent(s) - before; n != want {
 			t.Fatalf("small segment %d (%d in the network) went %d times, want %d", sn, sn+1, n, want)
 		}
+	}
+}
+
+// A thin session's packet whose data the peer has not acknowledged a
+// third of a round trip after it left goes a third time: both copies,
+// back to back, may have gone in one burst of loss. One the peer
+// acknowledged in time does not.
+func TestTailProbeFollowsAnUnacknowledgedThinPacket(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	to := &net.UDPAddr{}
+	const rtt = 90 * time.Millisecond
+	s.Peer(to).SetRTT(rtt)
+	start := time.Now()
+	s.WriteTo(fecPacket(0, fecTypeData, pushSeg(0, 100)), to)
+	s.out.idle() // until the probe's time has come
+	rc.mu.Lock()
+	n, when := len(rc.written), slices.Clone(rc.when)
+	rc.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("an unacknowledged thin packet went %d times, want 3", n)
+	}
+	if wait := when[2].Sub(start); wait < rtt/3 {
+		t.Errorf("the third copy went %v after the packet, want ≥ %v", wait, rtt/3)
+	}
+	// The next one is acknowledged (its una passes it) before its time.
+	s.WriteTo(fecPacket(1, fecTypeData, pushSeg(1, 100)), to)
+	receive(t, s, rc, fecPacket(0, fecTypeData, ackSeg(0, 1, 2)))
+	s.out.idle()
+	if got := rc.sent(s); got != 5 {
+		t.Errorf("%d packets sent, want 5: an acknowledged packet has no tail probe", got)
+	}
+	if got := s.Peer(to).Duplicated(); got != 3 {
+		t.Errorf("Duplicated() = %d, want 3 (a copy of each, one tail probe)", got)
 	}
 }
