@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"container/heap"
 	"errors"
 	"io"
 	"net"
@@ -113,7 +114,7 @@ type batchWriter struct {
 	room     sync.Cond // signalled when the sender takes packets, and when it ends
 	queue    []queued
 	waiting  []*Peer          // the peers with packets held (Peer.held)
-	later    []queued         // packets held on their own, each sent if its check says so
+	later    laterHeap        // packets held on their own, each sent if its check says so
 	sending  bool             // a sender goroutine is running
 	sleeping bool             // it waits for a held packet's time,
 	until    time.Time        // this one
@@ -218,7 +219,7 @@ func (w *batchWriter) sendAt(buf *[]byte, n int, addr net.Addr, peer *Peer, hold
 	q := queued{buf, n, addr, hold, check}
 	switch {
 	case check != nil:
-		w.later = append(w.later, q)
+		heap.Push(&w.later, q)
 		w.start(hold.Before(w.until))
 	case peer != nil && (!hold.IsZero() || len(peer.held) > 0):
 		for len(peer.held) >= heldMax {
@@ -314,23 +315,16 @@ func (w *batchWriter) run() {
 // left is due (zero: none is left). w.mu is held.
 func (w *batchWriter) release(now time.Time) (next time.Time) {
 	due := now.Add(paceAhead)
-	for i := 0; i < len(w.later); {
-		q := w.later[i]
-		if !w.flush && q.at.After(due) {
-			if next.IsZero() || q.at.Before(next) {
-				next = q.at
-			}
-			i++
-			continue
-		}
-		last := len(w.later) - 1
-		w.later[i], w.later[last] = w.later[last], queued{}
-		w.later = w.later[:last]
+	for len(w.later) > 0 && (w.flush || !w.later[0].at.After(due)) {
+		q := heap.Pop(&w.later).(queued)
 		if !w.flush && q.check() {
 			w.batch = append(w.batch, q)
 		} else {
 			w.free(q.buf)
 		}
+	}
+	if len(w.later) > 0 {
+		next = w.later[0].at
 	}
 	for i := 0; i < len(w.waiting); {
 		p := w.waiting[i]
@@ -354,6 +348,23 @@ func (w *batchWriter) release(now time.Time) (next time.Time) {
 		i++
 	}
 	return next
+}
+
+// laterHeap holds the packets held on their own (batchWriter.later), the
+// one due first at the top: a server with many thin sessions has one for
+// each of their packets in the last tens of milliseconds.
+type laterHeap []queued
+
+func (h laterHeap) Len() int           { return len(h) }
+func (h laterHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h laterHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *laterHeap) Push(x any)        { *h = append(*h, x.(queued)) }
+func (h *laterHeap) Pop() any {
+	old := *h
+	q := old[len(old)-1]
+	old[len(old)-1] = queued{}
+	*h = old[:len(old)-1]
+	return q
 }
 
 // sealBatch encrypts the packets of batch where the writer does it.

@@ -591,3 +591,25 @@ func TestTailProbeFollowsAnUnacknowledgedThinPacket(t *testing.T) {
 		t.Errorf("Duplicated() = %d, want 3 (a copy of each, one tail probe)", got)
 	}
 }
+
+// Third copies leave in the order they are due, not written: a long
+// path's copy, written first, does not hold back a short path's.
+func TestTailProbesLeaveWhenDue(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	far := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}
+	near := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 2}
+	s.Peer(far).SetRTT(150 * time.Millisecond) // its copy 50 ms on
+	s.Peer(near).SetRTT(30 * time.Millisecond) // its copy 10 ms on
+	s.WriteTo(fecPacket(0, fecTypeData, pushSeg(0, 100)), far)
+	s.WriteTo(fecPacket(0, fecTypeData, pushSeg(0, 100)), near)
+	s.out.idle()
+	rc.mu.Lock()
+	to := slices.Clone(rc.to)
+	rc.mu.Unlock()
+	if len(to) != 6 {
+		t.Fatalf("%d packets sent, want 6 (each twice, and a third copy)", len(to))
+	}
+	if to[4].String() != near.String() || to[5].String() != far.String() {
+		t.Errorf("third copies went to %v, %v; want the near peer's first", to[4], to[5])
+	}
+}
