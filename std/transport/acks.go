@@ -374,28 +374,17 @@ func fecPayload(p []byte) []byte {
 }
 
 // pushRange returns the first and last sequence numbers of the data
-// segments in segs (which holds at least one).
-func pushRange(segs []byte) (lo, hi uint32) {
-	first := true
+// segments in segs, and whether it holds any: only those are paced,
+// never a packet of ACKs alone.
+func pushRange(segs []byte) (lo, hi uint32, ok bool) {
 	for seg := range segments(segs) {
 		if seg.cmd != kcpCmdPush {
 			continue
 		}
-		if first {
-			lo, first = seg.sn, false
+		if !ok {
+			lo, ok = seg.sn, true
 		}
 		hi = seg.sn
 	}
-	return lo, hi
-}
-
-// hasPush reports whether segs holds a data segment: only those are
-// paced, never a packet of ACKs alone.
-func hasPush(segs []byte) bool {
-	for seg := range segments(segs) {
-		if seg.cmd == kcpCmdPush {
-			return true
-		}
-	}
-	return false
+	return lo, hi, ok
 }

@@ -327,7 +327,7 @@ func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (plan sendPlan)
 		return plan
 	}
 	leaves := now
-	push := hasPush(segs)
+	lo, hi, push := pushRange(segs)
 	if push {
 		plan.hold = peer.pace(now, len(p)+s.header)
 		if !plan.hold.IsZero() {
@@ -337,8 +337,7 @@ func (s *SealConn) sendData(p []byte, peer *Peer, now time.Time) (plan sendPlan)
 	plan.twice = peer.count(leaves, segs)
 	if plan.twice && push {
 		if d := peer.tailProbe(); d > 0 {
-			plan.probe = leaves.Add(d)
-			plan.lo, plan.hi = pushRange(segs)
+			plan.probe, plan.lo, plan.hi = leaves.Add(d), lo, hi
 		}
 	}
 	return plan

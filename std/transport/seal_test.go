@@ -613,3 +613,24 @@ func TestTailProbesLeaveWhenDue(t *testing.T) {
 		t.Errorf("third copies went to %v, %v; want the near peer's first", to[4], to[5])
 	}
 }
+
+// The third copy waits a third of the least RTT, no less than 10 ms (a
+// path that short has the ACK back first) and no more than 50 ms (what
+// it may add to a probe whose two copies were lost).
+func TestTailProbeWaitsAThirdOfTheRTT(t *testing.T) {
+	p := newPeer(10, 3, false, 64, 0)
+	if got := p.tailProbe(); got != 0 {
+		t.Errorf("with no RTT known: %v, want none", got)
+	}
+	for _, tc := range []struct{ rtt, want time.Duration }{
+		{3 * time.Millisecond, 10 * time.Millisecond},
+		{90 * time.Millisecond, 30 * time.Millisecond},
+		{121 * time.Millisecond, 121 * time.Millisecond / 3},
+		{600 * time.Millisecond, 50 * time.Millisecond},
+	} {
+		p.SetRTT(tc.rtt)
+		if got := p.tailProbe(); got != tc.want {
+			t.Errorf("RTT %v: third copy after %v, want %v", tc.rtt, got, tc.want)
+		}
+	}
+}
