@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The copy buffers of a Pipe direction. It reads into a small buffer of
@@ -35,15 +36,38 @@ var errInvalidWrite = errors.New("stream: invalid write result")
 // smux streams, QPP over those), so the peer sees EOF and can still reply;
 // a conn without CloseWrite is closed outright, as kcptun does. A real
 // error in either direction closes both conns at once, ending the other
-// copy. Pipe returns the bytes copied each way and the first real error
-// (nil when both directions ended with EOF).
+// copy; a smux stream is then aborted (CloseWrite, then Close: see
+// FinWatch), so that its peer stops sending too. Pipe returns the bytes
+// copied each way and the first real error (nil when both directions
+// ended with EOF).
 func Pipe(a, b net.Conn) (aToB, bToA int64, err error) {
+	return PipeUntil(a, b, nil)
+}
+
+// PipeUntil is Pipe, but when stop closes it stops copying a to b: b's
+// peer has aborted (see FinWatch) and reads no more. A Read of a or a
+// Write to b that waits gives up at once (through their deadlines), and
+// b is not half-closed; the copy of b to a goes on to b's EOF, so what
+// b's peer sent before it aborted still reaches a. When that ends, a is
+// closed; with what a sent still unread, a TCP peer then gets a reset.
+func PipeUntil(a, b net.Conn, stop <-chan struct{}) (aToB, bToA int64, err error) {
 	p := &pipe{a: a, b: b}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		bToA = p.copyHalf(a, b)
 	}()
+	if stop != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-stop:
+				p.stopAToB()
+			case <-ended:
+			}
+		}()
+	}
 	aToB = p.copyHalf(b, a)
 	<-done
 	p.closeBoth()
@@ -55,9 +79,18 @@ func Pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 
 type pipe struct {
 	a, b      net.Conn
+	stopped   atomic.Bool // the copy of a to b was stopped (PipeUntil)
 	closed    atomic.Bool // Pipe closed a conn: later errors are its echo
 	err       atomic.Pointer[error]
 	closeOnce sync.Once
+}
+
+// stopAToB ends the copy of a to b (see PipeUntil).
+func (p *pipe) stopAToB() {
+	p.stopped.Store(true)
+	now := time.Now()
+	p.a.SetReadDeadline(now)
+	p.b.SetWriteDeadline(now)
 }
 
 // copyHalf copies src to dst, then half-closes dst (or, on error, both).
@@ -65,6 +98,9 @@ func (p *pipe) copyHalf(dst, src net.Conn) int64 {
 	c := copier{small: make([]byte, pipeSmallBuf)}
 	defer c.release()
 	n, err := c.copy(dst, src)
+	if src == p.a && p.stopped.Load() {
+		return n // dst's peer is gone: nothing to half-close, no error
+	}
 	if err == nil {
 		err = p.endWrite(dst)
 	}
@@ -151,12 +187,17 @@ func (p *pipe) endWrite(dst net.Conn) error {
 }
 
 // fail records err unless it follows a close done by Pipe itself, then
-// closes both conns.
+// aborts both conns (see Abort): a smux peer must not take the end for a
+// half-close and go on sending what nobody will read.
 func (p *pipe) fail(err error) {
 	if !p.closed.Load() {
 		p.err.CompareAndSwap(nil, &err)
 	}
-	p.closeBoth()
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		Abort(p.a)
+		Abort(p.b)
+	})
 }
 
 func (p *pipe) closeBoth() {

@@ -230,7 +230,7 @@ func (c *Client) handle(local net.Conn) {
 		}
 		cancel()
 		tunneled := trackWrites(c.layers.wrapStream(st), c.health.activityOf(sess, time.Now()))
-		c.layers.pipe(local, tunneled,
+		c.layers.pipe(local, tunneled, sess, st,
 			"local", local.RemoteAddr().String(), "stream", st.ID(), "remote", st.RemoteAddr().String())
 		return
 	}

@@ -170,35 +170,20 @@ func sendFlood(t *testing.T, dst *net.UDPAddr, n int, stop <-chan struct{}) (sen
 // chunk.
 func startSource(t *testing.T) string {
 	ln := listenTCP(t)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	testnet.ServeEach(t, ln, func(c net.Conn) {
+		var h [8]byte
+		if _, err := io.ReadFull(c, h[:]); err != nil {
+			return
+		}
+		seed, n := binary.BigEndian.Uint32(h[:4]), int(binary.BigEndian.Uint32(h[4:]))
+		for i := 0; n > 0; i++ {
+			chunk := testnet.Pattern(seed+uint32(i), min(n, chunkLen))
+			if _, err := c.Write(chunk); err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				var h [8]byte
-				if _, err := io.ReadFull(c, h[:]); err != nil {
-					return
-				}
-				seed, n := binary.BigEndian.Uint32(h[:4]), int(binary.BigEndian.Uint32(h[4:]))
-				for i := 0; n > 0; i++ {
-					chunk := testnet.Pattern(seed+uint32(i), min(n, chunkLen))
-					if _, err := c.Write(chunk); err != nil {
-						return
-					}
-					n -= len(chunk)
-				}
-			}()
+			n -= len(chunk)
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	})
 	return ln.Addr().String()
 }
 

@@ -18,6 +18,10 @@ import (
 // ErrServerClosed is returned by Serve after Close or Shutdown.
 var ErrServerClosed = errors.New("tunnel: closed")
 
+// errPeerAborted is logged for a stream the peer closed without reading
+// the rest (see stream.FinWatch).
+var errPeerAborted = errors.New("the peer aborted the stream")
+
 // layers holds what both roles build once from the shared settings: the
 // packet cipher, the smux configuration and the QPP pads.
 type layers struct {
@@ -48,11 +52,13 @@ func newLayers(c *config.Common, log *slog.Logger) (*layers, error) {
 	return l, nil
 }
 
-// mux puts the optional snappy framing and smux on a KCP session.
-func (l *layers) mux(conn net.Conn, client bool) (*smux.Session, error) {
+// mux puts the optional snappy framing and smux on a KCP session, with a
+// watch on the FINs smux reads (see stream.FinWatch).
+func (l *layers) mux(conn net.Conn, client bool) (*smux.Session, *stream.FinWatch, error) {
 	if !l.common.NoComp {
 		conn = stream.NewCompConn(conn)
 	}
+	conn, fins := stream.WatchFINs(conn)
 	var (
 		s   *smux.Session
 		err error
@@ -64,9 +70,9 @@ func (l *layers) mux(conn net.Conn, client bool) (*smux.Session, error) {
 	}
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("smux session: %w", err)
+		return nil, nil, fmt.Errorf("smux session: %w", err)
 	}
-	return s, nil
+	return s, fins, nil
 }
 
 // wrapStream applies QPP to a smux stream when it is on.
@@ -78,14 +84,28 @@ func (l *layers) wrapStream(s *smux.Stream) net.Conn {
 }
 
 // pipe copies between the application's connection (the client's local
-// connection, or the server's target connection) and the tunnel stream,
-// and logs the outcome.
-func (l *layers) pipe(app, tunnel net.Conn, attrs ...any) {
+// connection, or the server's target connection) and the tunnel stream
+// st of sess (tunnel: st as the application's data goes through it), and
+// logs the outcome. When the peer aborts the stream (stream.FinWatch),
+// the copy towards it stops (stream.PipeUntil) and what the peer sent
+// before still reaches the application.
+func (l *layers) pipe(app, tunnel net.Conn, sess *smux.Session, st *smux.Stream, attrs ...any) {
 	start := time.Now()
 	if !l.common.Quiet {
 		l.log.Info("stream opened", attrs...)
 	}
-	in, out, err := stream.Pipe(app, tunnel)
+	var aborted chan struct{}
+	if fins := l.sessions.finWatch(sess); fins != nil {
+		aborted = make(chan struct{})
+		stop := fins.Watch(st.ID(), func() { close(aborted) })
+		defer stop()
+	}
+	in, out, err := stream.PipeUntil(app, tunnel, aborted)
+	select {
+	case <-aborted:
+		err = errPeerAborted
+	default:
+	}
 	if l.common.Quiet {
 		return
 	}

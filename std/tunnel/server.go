@@ -15,6 +15,7 @@ import (
 
 	"github.com/kcptun-go/tunnel/std/config"
 	"github.com/kcptun-go/tunnel/std/portrange"
+	"github.com/kcptun-go/tunnel/std/stream"
 	"github.com/kcptun-go/tunnel/std/transport"
 )
 
@@ -224,14 +225,14 @@ func (s *Server) serveSession(conn *kcp.UDPSession) {
 			// Refuse the new stream only: the session may carry streams
 			// in flight, which Shutdown lets finish.
 			s.mu.Unlock()
-			st.Close()
+			stream.Abort(st)
 			continue
 		}
 		s.streams.Add(1)
 		s.mu.Unlock()
 		go func() {
 			defer s.streams.Done()
-			s.serveStream(st, remote)
+			s.serveStream(sess, st, remote)
 		}()
 	}
 }
@@ -246,16 +247,16 @@ func (s *Server) trackSession(sess *smux.Session) bool {
 	return true
 }
 
-func (s *Server) serveStream(st *smux.Stream, remote string) {
+func (s *Server) serveStream(sess *smux.Session, st *smux.Stream, remote string) {
 	local := s.layers.wrapStream(st)
 	target, err := s.dialTarget()
 	if err != nil {
 		// Logged even with --quiet: the user must see a dead target.
 		s.log.Error("cannot reach target", "target", s.cfg.Target, "remote", remote, "stream", st.ID(), "err", err)
-		local.Close()
+		stream.Abort(local) // the client stops sending too
 		return
 	}
-	s.layers.pipe(target, local, "remote", remote, "stream", st.ID(), "target", target.RemoteAddr().String())
+	s.layers.pipe(target, local, sess, st, "remote", remote, "stream", st.ID(), "target", target.RemoteAddr().String())
 }
 
 // dialTarget opens the target: host:port over TCP, anything else as a

@@ -14,6 +14,7 @@ import (
 	"github.com/xtaci/smux"
 
 	"github.com/kcptun-go/tunnel/std/obs"
+	"github.com/kcptun-go/tunnel/std/stream"
 	"github.com/kcptun-go/tunnel/std/transport"
 )
 
@@ -40,11 +41,11 @@ func (l *layers) openSession(conn *kcp.UDPSession, client bool, parity *transpor
 	if tuner != nil {
 		tuner.read = cc.in.Load
 	}
-	sess, err := l.mux(cc, client)
+	sess, fins, err := l.mux(cc, client)
 	if err != nil {
 		return nil, err
 	}
-	if err := l.sessions.add(l.log, &sessionEntry{kcp: conn, mux: sess, conn: cc, flow: tuner, created: time.Now()}); err != nil {
+	if err := l.sessions.add(l.log, &sessionEntry{kcp: conn, mux: sess, conn: cc, fins: fins, flow: tuner, created: time.Now()}); err != nil {
 		sess.Close()
 		return nil, err
 	}
@@ -93,6 +94,7 @@ type sessionEntry struct {
 	kcp     *kcp.UDPSession
 	mux     *smux.Session
 	conn    *countingConn
+	fins    *stream.FinWatch
 	flow    *flowTuner // nil with --sendctl off
 	created time.Time
 	reason  atomic.Pointer[string] // why we closed it; nil: we did not
@@ -184,6 +186,16 @@ func (t *sessionTable) counts(sess *smux.Session) *countingConn {
 	defer t.mu.Unlock()
 	if e := t.entries[sess]; e != nil {
 		return e.conn
+	}
+	return nil
+}
+
+// finWatch returns the FIN watch of sess; nil if it is not registered.
+func (t *sessionTable) finWatch(sess *smux.Session) *stream.FinWatch {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.entries[sess]; e != nil {
+		return e.fins
 	}
 	return nil
 }

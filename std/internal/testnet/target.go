@@ -123,3 +123,30 @@ func Exchange(c net.Conn, seed uint32, reqLen, replyLen int) error {
 	}
 	return nil
 }
+
+// ServeEach accepts on ln until the test ends and runs handle on each
+// connection in a goroutine of its own, closing the connection after it.
+// The cleanup closes ln and waits for every handle to return.
+func ServeEach(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+}
