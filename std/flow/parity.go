@@ -64,8 +64,14 @@ const (
 // (on the bench's bursty link, a 1 s hold before each of the three steps
 // down cost 1.06× the goodput over three rounds).
 //
-// It starts with every shard: what kcptun sends. It is not safe for
-// concurrent use; its zero value is not ready (use NewParity).
+// It starts with none and adds what the loss it measures asks for: parity
+// is earned by loss seen, not spent in case. Starting with every shard
+// (what kcptun sends) made a download pay for shards it then shed over
+// its first seconds (30 %, 20 %, 10 % more traffic for a second or two
+// each); starting with none moved 1.03–1.07× the goodput on the bench's
+// bursty link, 1.03× on lossy and changing, 0.98× on bad and satellite
+// (which add their shards back), over three rounds each. It is not safe
+// for concurrent use; its zero value is not ready (use NewParity).
 type Parity struct {
 	ds, max, n int
 
@@ -98,9 +104,9 @@ type ParityState struct {
 }
 
 // NewParity returns a Parity for FEC groups of ds data shards and up to
-// ps parity shards; it sends all ps until it has seen the link.
+// ps parity shards; it sends none until it has seen loss.
 func NewParity(ds, ps int) *Parity {
-	return &Parity{ds: max(ds, 1), max: ps, n: ps, known: make([]levelLoss, ps+1)}
+	return &Parity{ds: max(ds, 1), max: ps, known: make([]levelLoss, ps+1)}
 }
 
 // Shards returns how many parity shards of each group to send now.

@@ -429,7 +429,10 @@ const segSizeWeight = 8
 
 func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
 	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}, thinBytes: thinBytes}
-	p.shards.Store(int32(ps))
+	p.shards.Store(int32(ps)) // every shard, as kcp-go makes them
+	if adapt {
+		p.shards.Store(int32(p.ctl.Shards())) // what the controller starts with
+	}
 	return p
 }
 
