@@ -42,13 +42,14 @@ type FinWatch struct {
 	mu     sync.Mutex
 	fins   map[uint32]uint8  // FINs seen per stream
 	aborts map[uint32]func() // what to call when a watched stream is aborted
+	limit  int               // len(fins) past which forgetUnwatched runs
 }
 
 // WatchFINs returns conn, as smux is to read it, with a FinWatch on it.
 // The result keeps conn's vectored writes (WriteBuffers), which smux
 // uses when it finds them.
 func WatchFINs(conn net.Conn) (net.Conn, *FinWatch) {
-	w := &FinWatch{Conn: conn, fins: make(map[uint32]uint8), aborts: make(map[uint32]func())}
+	w := &FinWatch{Conn: conn, fins: make(map[uint32]uint8), aborts: make(map[uint32]func()), limit: finWatchMax}
 	if bw, ok := conn.(buffersWriter); ok {
 		return &finWatchBuffers{FinWatch: w, bw: bw}, w
 	}
@@ -116,9 +117,11 @@ func (w *FinWatch) fin(sid uint32) {
 
 // forgetUnwatched drops the counts of streams no Pipe watches once there
 // are more than finWatchMax (streams refused or closed before a Pipe
-// took them). w.mu is held.
+// took them). With more streams than that watched at once, the next pass
+// waits until the map has doubled, so that a FIN costs no walk of it.
+// w.mu is held.
 func (w *FinWatch) forgetUnwatched() {
-	if len(w.fins) <= finWatchMax {
+	if len(w.fins) <= w.limit {
 		return
 	}
 	for sid := range w.fins {
@@ -126,6 +129,7 @@ func (w *FinWatch) forgetUnwatched() {
 			delete(w.fins, sid)
 		}
 	}
+	w.limit = max(finWatchMax, 2*len(w.fins))
 }
 
 // Watch calls abort when the peer aborts stream sid (at once if it has

@@ -108,6 +108,21 @@ func TestFinWatchForgetsStreamsNobodyWatches(t *testing.T) {
 	}
 }
 
+// With more streams watched than finWatchMax, a FIN does not walk the
+// whole map each time: the next pass waits until it has doubled.
+func TestFinWatchDoesNotWalkItsMapAtEveryFIN(t *testing.T) {
+	_, w := WatchFINs(&chunkConn{})
+	for sid := uint32(1); sid <= 2*finWatchMax; sid++ {
+		w.Watch(sid, func() {})
+		w.fin(sid)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.limit < len(w.fins) {
+		t.Errorf("with %d streams watched a pass is due at %d FIN counts: every FIN walks the map", len(w.fins), w.limit)
+	}
+}
+
 type buffersConn struct {
 	net.Conn
 	wrote [][]byte
