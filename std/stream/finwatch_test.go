@@ -210,3 +210,29 @@ func TestPipeUntilStopEndsOneDirectionOnly(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFinWatchScan: any bytes, however the reads split them, give the
+// same FIN counts as one read of them all, and never a panic.
+func FuzzFinWatchScan(f *testing.F) {
+	f.Add(append(smuxFrame(smuxCmdFIN, 3, nil), smuxFrame(cmdPSH, 3, []byte("data"))...), uint8(3))
+	f.Add(smuxFrame(cmdPSH, 1, smuxFrame(smuxCmdFIN, 1, nil)), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		whole := &FinWatch{fins: make(map[uint32]uint8), aborts: make(map[uint32]func()), limit: finWatchMax}
+		whole.scan(data)
+		split := &FinWatch{fins: make(map[uint32]uint8), aborts: make(map[uint32]func()), limit: finWatchMax}
+		n := int(step)%16 + 1
+		for b := data; len(b) > 0; {
+			k := min(n, len(b))
+			split.scan(b[:k])
+			b = b[k:]
+		}
+		if len(whole.fins) != len(split.fins) || whole.have != split.have || whole.skip != split.skip {
+			t.Fatalf("reads of %d bytes: %v (at %d/%d), one read: %v (at %d/%d)", n, split.fins, split.have, split.skip, whole.fins, whole.have, whole.skip)
+		}
+		for sid, c := range whole.fins {
+			if split.fins[sid] != c {
+				t.Fatalf("stream %d: %d FINs in reads of %d bytes, %d in one", sid, split.fins[sid], n, c)
+			}
+		}
+	})
+}
