@@ -429,10 +429,14 @@ const segSizeWeight = 8
 
 func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
 	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}, thinBytes: thinBytes}
-	p.shards.Store(int32(ps)) // every shard, as kcp-go makes them
+	// Every shard, as kcp-go makes them; under auto what the controller
+	// starts with, which a peer sent ACKs alone keeps (count moves it only
+	// with data).
+	shards := ps
 	if adapt {
-		p.shards.Store(int32(p.ctl.Shards())) // what the controller starts with
+		shards = p.ctl.Shards()
 	}
+	p.shards.Store(int32(shards))
 	return p
 }
 

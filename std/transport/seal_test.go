@@ -191,6 +191,23 @@ func TestSealConnOutsideAutoSendsEveryParityShard(t *testing.T) {
 	}
 }
 
+// Under auto a peer starts with no parity: one sent ACKs alone (the
+// client of a download) never sends any, as nothing moves its count.
+func TestSealConnUnderAutoStartsWithNoParity(t *testing.T) {
+	s, rc, _ := newRecordSeal(t, "null")
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	for i := uint32(0); i < 13; i++ { // group 0 of 10/3
+		p := fecPacket(i, fecTypeParity)
+		if i < 10 {
+			p = fecPacket(i, fecTypeData, ackSeg(0, 100+i, 0))
+		}
+		s.WriteTo(p, to)
+	}
+	if n := rc.sent(s); n != 10 {
+		t.Fatalf("wrote %d packets, want the 10 of ACKs and no parity shard", n)
+	}
+}
+
 // recordConn is a PacketConn that keeps what is written to it and reads
 // from a channel.
 type recordConn struct {
