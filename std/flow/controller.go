@@ -325,11 +325,40 @@ const trustBDP = 1.5
 // the one that made it, and that overflows a queue shorter than the BDP
 // (on the bench's satellite link the window went on to 1024 segments
 // against a BDP of 430, and a third of a window was lost).
+//
+// A window already above that BDP is held instead: the trains went at
+// the window's own bursts, faster than the bottleneck, so the path
+// carries no more, and the queue the window makes shows only a round
+// trip later, when a doubled window would already be in it (the bench's
+// lossy link: 256 → 512 → 1024 against a BDP of 310, the 100 ms queue
+// overflowed). The next round trip that shows a queue then ends startup
+// at once (queueSeen): it is the window's, not a stale RTT. A pace that
+// held the trains back reads above the window (paceGain), so it never
+// holds it.
+//
+// Between the two (a BDP within trustBDP of the window), the trains may
+// have read the pace or the bottleneck: the window grows to paceGain ×
+// that BDP. Read from the pace, that still grows it by half or more
+// each round trip; read from the bottleneck, the queue it makes is a
+// quarter of the path's RTT, within the margin kcp-go's retransmission
+// timeout leaves in bulk (the bulk interval, half the RTT). A doubled
+// window there made a queue of half the RTT or more, the RTT rose past
+// the timeout within a round trip, and kcp-go sent the whole flight
+// again into the queue (the bench's lossy link: 600 segments resent in
+// half a second, the 100 ms queue overflowing).
 func (c *Controller) startupDouble(now time.Time) {
-	c.queueSeen = false
 	bdp := c.startupBDP()
-	if bdp < trustBDP*c.wnd {
+	if bdp > 0 && bdp < c.wnd {
+		c.queueSeen = true
+		return
+	}
+	c.queueSeen = false
+	switch {
+	case bdp == 0:
 		c.wnd *= 2
+		return
+	case bdp < trustBDP*c.wnd:
+		c.wnd = min(2*c.wnd, paceGain*bdp)
 		return
 	}
 	c.wnd = min(2*c.wnd, bdp)

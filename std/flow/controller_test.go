@@ -42,6 +42,12 @@ type sim struct {
 	// bottleneck, when set, is what each Sample says of the bottleneck's
 	// rate while the sender is busy, given the window.
 	bottleneck func(wnd int) float64
+	// lag, when set, makes each RTT sample that of the window this long
+	// ago, as on a real path: a segment's ACK comes back a round trip
+	// after it left (and the receiver holds it up to its interval), so
+	// the queue a larger window makes shows a round trip late.
+	lag  time.Duration
+	past []int // the window at each tick, for lag
 }
 
 func newSim(p Params) *sim {
@@ -54,7 +60,7 @@ func (s *sim) run(p path, d time.Duration, busy bool, noise func() time.Duration
 		if busy {
 			s.blocked += tick
 		}
-		sample := p.rtt(s.c.Decision().Wnd)
+		sample := p.rtt(s.windowAgo(tick))
 		if noise != nil {
 			sample += noise()
 		}
@@ -80,6 +86,17 @@ func (s *sim) run(p path, d time.Duration, busy bool, noise func() time.Duration
 		}
 		s.c.Update(sm)
 	}
+}
+
+// windowAgo records the window of this tick and returns the one whose
+// segments' ACKs arrive now: s.lag ago.
+func (s *sim) windowAgo(tick time.Duration) int {
+	wnd := s.c.Decision().Wnd
+	s.past = append(s.past, wnd)
+	if back := int(s.lag / tick); len(s.past) > back {
+		return s.past[len(s.past)-1-back]
+	}
+	return wnd
 }
 
 // On a short path a small window's RTT carries the receiver's ACK timer
@@ -170,6 +187,33 @@ func TestStartupOutgrowsARateThatIsItsOwnPace(t *testing.T) {
 	s.run(p, 5*time.Second, true, nil)
 	if wnd := float64(s.c.State().Wnd); wnd < 0.8*p.bdp() {
 		t.Errorf("window %v after 5 s, want ≥ 0.8 × the BDP %.0f", wnd, p.bdp())
+	}
+}
+
+// The queue a doubled window makes shows a round trip late, when the
+// window has doubled again; the ACK trains tell the bottleneck's rate
+// before that. Startup must not take the window past what keeps a
+// queue within kcp-go's retransmission timeout's margin (in bulk, half
+// the RTT): beyond it the RTT outgrows the timeout within a round trip
+// and the whole flight is sent again. (The bench's lossy link, fast3: the
+// window went 256 → 512 → 1024 against a BDP of 310 segments, the
+// 100 ms queue overflowed, 1.2k segments were resent, and the probes'
+// RTT doubled for half a second: the p99 of the whole download.)
+func TestStartupStopsDoublingPastTheBottlenecksBDP(t *testing.T) {
+	p := path{base: 86 * time.Millisecond, rate: 3600} // lossy: 50 Mbit/s less FEC 10/3
+	s := newSim(Params{MaxWnd: 1024, Interval: 10})
+	s.lag = p.base + 40*time.Millisecond               // the receiver's interval in bulk: half the RTT
+	s.bottleneck = func(int) float64 { return p.rate } // the window's bursts go at line rate
+	most := 0
+	for range 30 { // 3 s
+		s.run(p, 100*time.Millisecond, true, nil)
+		most = max(most, s.c.Decision().Wnd)
+	}
+	if limit := 1.3 * p.bdp(); float64(most) > limit {
+		t.Errorf("startup's window reached %d, want ≤ %.0f (1.3 × the BDP %.0f: a queue within kcp-go's RTO margin)", most, limit, p.bdp())
+	}
+	if st := s.c.State(); float64(st.Wnd) < p.bdp() || st.Phase != PhaseSteady {
+		t.Errorf("after 3 s: window %d (%s), want ≥ the BDP %.0f, steady", st.Wnd, st.Phase, p.bdp())
 	}
 }
 
