@@ -116,7 +116,7 @@ type Controller struct {
 	lastRetrans uint64
 	lastBusy    time.Time // the last step whose writer was busy
 	calm        int       // steady steps in a row with no queue while busy
-	queueSeen   bool      // startup: the last busy step showed a queue (see step)
+	queueSeen   bool      // startup: the last busy step showed a queue, or held a window above the BDP (see step, startupDouble)
 	bottleneck  float64   // the most Sample.Bottleneck seen, segments per second
 	stepRates   []float64 // the Sample.Bottleneck values of this step (see floor)
 	lastDrain   time.Time // see drainStep
@@ -332,9 +332,10 @@ const trustBDP = 1.5
 // trip later, when a doubled window would already be in it (the bench's
 // lossy link: 256 → 512 → 1024 against a BDP of 310, the 100 ms queue
 // overflowed). The next round trip that shows a queue then ends startup
-// at once (queueSeen): it is the window's, not a stale RTT. A pace that
-// held the trains back reads above the window (paceGain), so it never
-// holds it.
+// at once (queueSeen): it is the window's, not a stale RTT. Trains that
+// a pace held back read above the window (paceGain) once they are the
+// window's own; read a round trip late, from the window before, they
+// hold it for that round trip only.
 //
 // Between the two (a BDP within trustBDP of the window), the trains may
 // have read the pace or the bottleneck: the window grows to paceGain ×
