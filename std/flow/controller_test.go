@@ -190,6 +190,40 @@ func TestStartupOutgrowsARateThatIsItsOwnPace(t *testing.T) {
 	}
 }
 
+// The first trains of a download can read far below the path (on the
+// bench's lossy link 1.8k segments/s against 3.6k, at a window of 256
+// that had doubled before any train was read). A BDP below the window
+// holds it: startup must not cut the window to that reading, and must
+// go on to the path's BDP once the trains read the bottleneck.
+func TestStartupHoldsTheWindowOnALowFirstReading(t *testing.T) {
+	p := path{base: 86 * time.Millisecond, rate: 3600} // lossy: 50 Mbit/s less FEC 10/3
+	s := newSim(Params{MaxWnd: 1024, Interval: 10})
+	s.lag = p.base + 40*time.Millisecond
+	reads := 0
+	s.bottleneck = func(wnd int) float64 {
+		switch {
+		case wnd < 256:
+			return 0 // no train read yet
+		case reads < 10: // the first trains, over 100 ms
+			reads++
+			return p.rate / 2
+		}
+		return p.rate
+	}
+	most := 0
+	for range 30 { // 3 s
+		s.run(p, 100*time.Millisecond, true, nil)
+		st := s.c.State()
+		if st.Phase == PhaseStartup && st.Wnd < most {
+			t.Fatalf("startup cut the window from %d to %d on a low reading", most, st.Wnd)
+		}
+		most = max(most, st.Wnd)
+	}
+	if st := s.c.State(); float64(st.Wnd) < p.bdp() {
+		t.Errorf("after 3 s: window %d (%s), want ≥ the BDP %.0f", st.Wnd, st.Phase, p.bdp())
+	}
+}
+
 // The queue a doubled window makes shows a round trip late, when the
 // window has doubled again; the ACK trains tell the bottleneck's rate
 // before that. Startup must not take the window past what keeps a

@@ -18,8 +18,6 @@ const headerLen = 8
 
 // Target is a verifying server on a listener the test passes in.
 type Target struct {
-	ln   net.Listener
-	wg   sync.WaitGroup
 	mu   sync.Mutex
 	errs []error
 	ok   int
@@ -27,29 +25,9 @@ type Target struct {
 
 // ServeTarget serves ln until the test ends.
 func ServeTarget(t testing.TB, ln net.Listener) *Target {
-	tg := &Target{ln: ln}
-	tg.wg.Add(1)
-	go tg.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		tg.wg.Wait()
-	})
+	tg := &Target{}
+	ServeEach(t, ln, func(c net.Conn) { tg.record(serveOne(c)) })
 	return tg
-}
-
-func (tg *Target) accept() {
-	defer tg.wg.Done()
-	for {
-		c, err := tg.ln.Accept()
-		if err != nil {
-			return
-		}
-		tg.wg.Add(1)
-		go func() {
-			defer tg.wg.Done()
-			tg.record(serveOne(c))
-		}()
-	}
 }
 
 func (tg *Target) record(err error) {
