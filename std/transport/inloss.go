@@ -47,3 +47,13 @@ func (l *inLoss) arrived(idx uint64) {
 		}
 	}
 }
+
+// arrivedAll reports whether the n data shards from first on have all
+// arrived, as far as the last 64 tell (false for any older).
+func (l *inLoss) arrivedAll(first uint64, n int) bool {
+	if !l.started || n <= 0 || first+uint64(n) > l.next || l.next-first > 64 {
+		return false
+	}
+	span := uint64(1)<<n - 1 // n bits, the newest of them at bit l.next − first − n
+	return l.seen>>(l.next-first-uint64(n))&span == span
+}

@@ -364,6 +364,9 @@ func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			}
 			n = copy(p, p[s.header:n])
 		}
+		if s.unneededParity(p[:n], addr) {
+			continue
+		}
 		if segs := fecPayload(p[:n]); len(segs) > 0 {
 			now := s.now()
 			peer := s.peerAt(addr, now)
@@ -376,6 +379,27 @@ func (s *SealConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
+}
+
+// unneededParity reports whether p is a parity shard of a group whose
+// data shards have all arrived. kcp-go's FEC decoder would copy it, keep
+// it until the group ages out and never use it; on a clean link that is
+// every parity shard, 3 of 13 packets at kcptun's default FEC. A peer
+// whose shards do not fall where our FEC groups put them (other
+// --datashard or --parityshard, which kcp-go's decoder follows) has
+// every shard passed on.
+func (s *SealConn) unneededParity(p []byte, addr net.Addr) bool {
+	if s.ps == 0 || len(p) < fecHeader || binary.LittleEndian.Uint16(p[4:]) != fecTypeParity {
+		return false
+	}
+	group, index := s.inGroup(binary.LittleEndian.Uint32(p))
+	peer := s.peerAt(addr, s.now())
+	peer.mu.Lock()
+	defer peer.mu.Unlock()
+	if index < s.ds {
+		peer.foreign = true
+	}
+	return !peer.foreign && peer.in.arrivedAll(group*uint64(s.ds), s.ds)
 }
 
 // readPacket reads the next packet as it came, several per system call
@@ -415,6 +439,7 @@ type Peer struct {
 	span    spanTrack
 	rtts    rttTrack
 	in      inLoss
+	foreign bool // a shard came where our FEC groups have the other kind (see unneededParity)
 	train   trainRate
 	// segSize is the size of the data segments sent (with their header):
 	// the largest at once, falling to smaller ones over a few
@@ -659,6 +684,8 @@ func (p *Peer) received(now time.Time, idx uint64, data bool, segs []byte) (acke
 	}
 	if data {
 		p.in.arrived(idx)
+	} else {
+		p.foreign = true
 	}
 	p.train.add(now, p.acks.delivered)
 	return p.acks.gone() != before

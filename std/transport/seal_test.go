@@ -652,3 +652,78 @@ func TestTailProbeWaitsAThirdOfTheRTT(t *testing.T) {
 		}
 	}
 }
+
+// readSeqids feeds the sealed packets to s and returns the FEC seqid of
+// each packet s's ReadFrom hands on (to kcp-go), in order.
+func readSeqids(t *testing.T, s *SealConn, rc *recordConn, block kcp.BlockCrypt, plain [][]byte) []uint32 {
+	t.Helper()
+	go func() {
+		for _, p := range plain {
+			rc.in <- sealed(t, block, p)
+		}
+		close(rc.in)
+	}()
+	var got []uint32
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := s.ReadFrom(buf)
+		if err != nil {
+			return got
+		}
+		got = append(got, binary.LittleEndian.Uint32(buf[:n]))
+	}
+}
+
+// group returns the packets of FEC group g at 10/3 as kcp-go sends them,
+// leaving out the data shards in lost.
+func group(g uint32, lost ...uint32) [][]byte {
+	var out [][]byte
+	for i := range uint32(13) {
+		seqid := g*13 + i
+		switch {
+		case slices.Contains(lost, seqid):
+		case i < 10:
+			out = append(out, fecPacket(seqid, fecTypeData, pushSeg(g*10+i, bulkData)))
+		default:
+			out = append(out, fecPacket(seqid, fecTypeParity, make([]byte, kcpSegHeader+bulkData)))
+		}
+	}
+	return out
+}
+
+// TestSealConnKeepsParityFromKcpGoOnlyWhereAShardIsMissing: the parity
+// shards of a group whose data all arrived are of no use, and kcp-go's
+// decoder would copy and hold each; those of a group with a data shard
+// missing rebuild it, and reach kcp-go.
+func TestSealConnKeepsParityFromKcpGoOnlyWhereAShardIsMissing(t *testing.T) {
+	s, rc, block := newRecordSeal(t, "aes")
+	got := readSeqids(t, s, rc, block, slices.Concat(group(0), group(1, 15), group(2)))
+	var want []uint32
+	for i := range uint32(39) {
+		if i < 10 || i >= 13 && i < 26 && i != 15 || i >= 26 && i < 36 {
+			want = append(want, i)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("handed on %v,\nwant %v", got, want)
+	}
+}
+
+// TestSealConnHandsOnEveryParityShardOfAnotherFECLayout: a peer whose
+// groups are not ours has all its shards reach kcp-go, whose decoder
+// follows it. Here 20/3 against our 10/3: seqids 286–295 are its data
+// and 296–298 its parity, where our group 22 has its data and parity too.
+func TestSealConnHandsOnEveryParityShardOfAnotherFECLayout(t *testing.T) {
+	s, rc, block := newRecordSeal(t, "aes")
+	var plain [][]byte
+	for seqid := range uint32(23 * 14) {
+		if seqid%23 < 20 {
+			plain = append(plain, fecPacket(seqid, fecTypeData, pushSeg(seqid, bulkData)))
+		} else {
+			plain = append(plain, fecPacket(seqid, fecTypeParity, make([]byte, kcpSegHeader+bulkData)))
+		}
+	}
+	if got := readSeqids(t, s, rc, block, plain); len(got) != len(plain) {
+		t.Fatalf("handed on %d of %d shards", len(got), len(plain))
+	}
+}
