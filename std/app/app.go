@@ -49,7 +49,8 @@ type Service interface {
 // service with newSvc and serves until ctx ends (then shuts down
 // gracefully) or the service fails. usr1 delivers SIGUSR1 (may be nil).
 // It first sets the garbage collector's target (gcPercent) unless GOGC
-// is set.
+// is set, and runs on one P while the work fits on a core (procScaler)
+// unless GOMAXPROCS is set.
 func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan os.Signal,
 	newSvc func(*slog.Logger) (Service, error)) error {
 	setGCTarget(os.Getenv)
@@ -72,6 +73,13 @@ func Run(ctx context.Context, c *config.Common, warnings []string, usr1 <-chan o
 	defer observers.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if s := newProcScaler(os.Getenv, processCPU(), setProcs, log); s != nil {
+		observers.Add(1)
+		go func() {
+			defer observers.Done()
+			s.run(ctx)
+		}()
+	}
 	if c.Pprof {
 		ln, err := net.Listen("tcp", obs.PprofAddr)
 		if err != nil {
