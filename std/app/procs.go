@@ -33,9 +33,9 @@ const (
 //
 // It is not safe for concurrent use; run calls step from one goroutine.
 type procScaler struct {
-	max  int                  // the Ps the runtime chose (CPUs, or the container's limit)
+	max  int                  // the Ps the runtime chose at the start (CPUs, or the container's limit)
 	cpu  func() time.Duration // the process's CPU time so far
-	set  func(n int)          // sets GOMAXPROCS
+	set  func(n int)          // sets GOMAXPROCS; n = max gives the runtime its own choice back
 	log  *slog.Logger         // told of each change
 	n    int                  // the Ps now
 	at   time.Time            // the last sample
@@ -48,11 +48,11 @@ type procScaler struct {
 // nothing to scale: the environment sets GOMAXPROCS, the runtime has one
 // P, or the process's CPU time cannot be read (cpu is nil).
 func newProcScaler(getenv func(string) string, cpu func() time.Duration, set func(int), log *slog.Logger) *procScaler {
-	max := runtime.GOMAXPROCS(0)
-	if getenv("GOMAXPROCS") != "" || max <= 1 || cpu == nil {
+	avail := runtime.GOMAXPROCS(0)
+	if getenv("GOMAXPROCS") != "" || avail <= 1 || cpu == nil {
 		return nil
 	}
-	s := &procScaler{max: max, cpu: cpu, set: set, log: log, n: procsLow}
+	s := &procScaler{max: avail, cpu: cpu, set: set, log: log, n: procsLow}
 	set(s.n)
 	return s
 }
@@ -92,11 +92,19 @@ func (s *procScaler) change(n int, cores float64) {
 	s.set(n)
 }
 
-// setProcs sets GOMAXPROCS.
-func setProcs(n int) { runtime.GOMAXPROCS(n) }
+// setProcs sets GOMAXPROCS to n, or for n > 1 gives the runtime back its
+// own choice, which follows the CPUs and the container's limit as they
+// change (a fixed count would stop that).
+func setProcs(n int) {
+	if n <= procsLow {
+		runtime.GOMAXPROCS(n)
+		return
+	}
+	runtime.SetDefaultGOMAXPROCS()
+}
 
 // run samples every procsEvery until ctx ends, then gives the runtime
-// back its Ps.
+// back its own choice of Ps.
 func (s *procScaler) run(ctx context.Context) {
 	t := time.NewTicker(procsEvery)
 	defer t.Stop()

@@ -1,11 +1,17 @@
 package app
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/kcptun-go/tunnel/std/config"
 )
 
 // fakeCPU is a process whose CPU time the test sets.
@@ -86,5 +92,48 @@ func TestProcessCPUGrowsWithWork(t *testing.T) {
 	_ = x
 	if got := cpu() - before; got < 20*time.Millisecond {
 		t.Fatalf("50 ms of work read as %v of CPU", got)
+	}
+}
+
+// procsProbe is a Service that reports the Ps it runs with and serves
+// until it is shut down.
+type procsProbe struct {
+	seen chan int
+	done chan struct{}
+}
+
+func (p procsProbe) ListenAndServe() error {
+	p.seen <- runtime.GOMAXPROCS(0)
+	<-p.done
+	return nil
+}
+func (p procsProbe) Shutdown(context.Context) error { close(p.done); return nil }
+func (p procsProbe) Close() error                   { return nil }
+
+// TestRunServesOnOneProcessorAndGivesTheRestBack: a tunnel starts on one
+// P and, once it stops, the runtime has its own choice back.
+func TestRunServesOnOneProcessorAndGivesTheRestBack(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the environment: Run leaves it as set")
+	}
+	before := runtime.GOMAXPROCS(0)
+	if before < 2 {
+		t.Skip("one CPU: there is nothing to scale")
+	}
+	svc := procsProbe{seen: make(chan int, 1), done: make(chan struct{})}
+	c := &config.Common{Log: filepath.Join(t.TempDir(), "tunnel.log")}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- Run(ctx, c, nil, nil, func(*slog.Logger) (Service, error) { return svc, nil }) }()
+	got := <-svc.seen
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if got != 1 {
+		t.Errorf("served with GOMAXPROCS %d, want 1", got)
+	}
+	if after := runtime.GOMAXPROCS(0); after != before {
+		t.Errorf("GOMAXPROCS %d after Run, want the runtime's %d back", after, before)
 	}
 }

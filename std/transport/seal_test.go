@@ -657,9 +657,13 @@ func TestTailProbeWaitsAThirdOfTheRTT(t *testing.T) {
 // each packet s's ReadFrom hands on (to kcp-go), in order.
 func readSeqids(t *testing.T, s *SealConn, rc *recordConn, block kcp.BlockCrypt, plain [][]byte) []uint32 {
 	t.Helper()
+	var packets [][]byte
+	for _, p := range plain {
+		packets = append(packets, sealed(t, block, p))
+	}
 	go func() {
-		for _, p := range plain {
-			rc.in <- sealed(t, block, p)
+		for _, p := range packets {
+			rc.in <- p
 		}
 		close(rc.in)
 	}()
