@@ -22,6 +22,11 @@ type batchConn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
+// batchReceiver is a UDP socket's batched read (recvmmsg on Linux).
+type batchReceiver interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
 // batchCalls returns pc's batched calls, or nil when pc is not a UDP
 // socket (fake TCP, a test link): those are read and written a packet
 // per call.
@@ -40,7 +45,7 @@ func batchCalls(pc net.PacketConn) batchConn {
 // socket many per system call (recvmmsg on Linux), as kcp-go does on a
 // bare socket: kcp-go reads a SealConn a packet per call.
 type batchReader struct {
-	conn batchConn
+	conn batchReceiver
 
 	mu      sync.Mutex
 	msgs    []ipv4.Message
@@ -50,7 +55,7 @@ type batchReader struct {
 // newBatchReader returns a batchReader on pc, or nil when pc is not a UDP
 // socket (fake TCP, a test link): those are read a packet per call.
 func newBatchReader(pc net.PacketConn) *batchReader {
-	conn := batchCalls(pc)
+	conn := rawReader(pc)
 	if conn == nil {
 		return nil
 	}

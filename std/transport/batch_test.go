@@ -538,3 +538,60 @@ func (w *batchWriter) idle() {
 		w.room.Wait()
 	}
 }
+
+// TestBatchReaderOnADualStackSocket: a socket on [::] reads an IPv4
+// sender's packets with the sender's address as IPv4 tells it.
+func TestBatchReaderOnADualStackSocket(t *testing.T) {
+	rx, err := net.ListenPacket("udp", "[::]:0")
+	if err != nil {
+		t.Skipf("no dual-stack socket here: %v", err)
+	}
+	defer rx.Close()
+	tx := loopbackSockets(t, "udp4", 1)[0]
+	port := rx.LocalAddr().(*net.UDPAddr).Port
+	if _, err := tx.WriteTo([]byte("v4"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err != nil {
+		t.Fatal(err)
+	}
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 10)
+	n, addr, err := newBatchReader(rx).ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "v4" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	if got, want := addr.String(), tx.LocalAddr().String(); got != want {
+		t.Fatalf("from %s, want %s", got, want)
+	}
+}
+
+// TestBatchReaderReadsWithoutAllocating: packets from one sender come
+// with one address, made once; reading them allocates nothing.
+func TestBatchReaderReadsWithoutAllocating(t *testing.T) {
+	socks := loopbackSockets(t, "udp4", 2)
+	rx, tx := socks[0], socks[1]
+	r := newBatchReader(rx)
+	const runs = 100
+	for range runs + 2 {
+		if _, err := tx.WriteTo([]byte("packet"), rx.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rx.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 10)
+	_, first, err := r.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last net.Addr
+	allocs := testing.AllocsPerRun(runs, func() {
+		_, last, err = r.ReadFrom(buf)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet read, want none", allocs)
+	}
+	if last != first {
+		t.Errorf("the sender's address made again (%p, then %p)", first, last)
+	}
+}

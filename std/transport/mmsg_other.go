@@ -1,0 +1,14 @@
+//go:build !linux
+
+package transport
+
+import "net"
+
+// rawReader returns pc's batched reads (x/net's), or nil when pc is not
+// a UDP socket.
+func rawReader(pc net.PacketConn) batchReceiver {
+	if c := batchCalls(pc); c != nil {
+		return c
+	}
+	return nil
+}
