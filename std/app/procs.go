@@ -60,11 +60,12 @@ func newProcScaler(getenv func(string) string, cpu func() time.Duration, set fun
 // step takes a sample at now and changes the Ps if it is time to.
 func (s *procScaler) step(now time.Time) {
 	used := s.cpu()
+	if s.at.IsZero() {
+		s.at, s.used = now, used
+		return
+	}
 	span := now.Sub(s.at)
-	if s.at.IsZero() || span < procsMinSpan {
-		if s.at.IsZero() {
-			s.at, s.used = now, used
-		}
+	if span < procsMinSpan {
 		return
 	}
 	cores := float64(used-s.used) / float64(span)

@@ -595,3 +595,21 @@ func TestBatchReaderReadsWithoutAllocating(t *testing.T) {
 		t.Errorf("the sender's address made again (%p, then %p)", first, last)
 	}
 }
+
+// TestBatchReaderWaitsAndEnds: on a socket with nothing to read, a read
+// waits (until its deadline here: os.ErrDeadlineExceeded), and on a
+// closed socket it ends with net.ErrClosed, which the session's reader
+// takes for the end.
+func TestBatchReaderWaitsAndEnds(t *testing.T) {
+	rx := loopbackSockets(t, "udp4", 1)[0]
+	r := newBatchReader(rx)
+	buf := make([]byte, 10)
+	rx.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, _, err := r.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with nothing sent: %v, want the deadline", err)
+	}
+	rx.Close()
+	if _, _, err := r.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read on a closed socket: %v, want net.ErrClosed", err)
+	}
+}

@@ -6,9 +6,4 @@ import "net"
 
 // rawReader returns pc's batched reads (x/net's), or nil when pc is not
 // a UDP socket.
-func rawReader(pc net.PacketConn) batchReceiver {
-	if c := batchCalls(pc); c != nil {
-		return c
-	}
-	return nil
-}
+func rawReader(pc net.PacketConn) batchReceiver { return batchCalls(pc) }
