@@ -2,6 +2,7 @@ package flow
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -225,5 +226,101 @@ func TestParityIgnoresOneBadWindow(t *testing.T) {
 	}
 	if pc.Shards() == 0 {
 		t.Fatalf("after three windows of 10 %% resent: still 0 shards")
+	}
+}
+
+// lossProcess says, packet by packet, whether the link loses it.
+type lossProcess func() bool
+
+// gilbertElliott is the bench's bursty link: no loss in the good state,
+// all in the bad one, entered with p and left with r per packet.
+func gilbertElliott(rng *rand.Rand, p, r float64) lossProcess {
+	bad := false
+	return func() bool {
+		if bad {
+			bad = rng.Float64() >= r
+		} else {
+			bad = rng.Float64() < p
+		}
+		return bad
+	}
+}
+
+func independent(rng *rand.Rand, p float64) lossProcess {
+	return func() bool { return rng.Float64() < p }
+}
+
+// sendJudged feeds a Parity bulk windows of 1000 segments every 100 ms
+// over a link that loses packets as lose says, in FEC groups of ten data
+// shards and the parity sent: a group that loses no more than its
+// parity is rebuilt whole. Each segment's fate after FEC goes to Judged
+// and the losses to Sent. It returns every shard count chosen.
+func sendJudged(pc *Parity, d, rtt time.Duration, lose lossProcess) (counts map[int]int) {
+	counts = map[int]int{}
+	start, sn := time.Unix(0, 0), uint32(0)
+	for t := time.Duration(0); t < d; t += 100 * time.Millisecond {
+		resent := 0
+		for range 100 {
+			var lost [10]bool
+			k := 0
+			for i := range lost {
+				lost[i] = lose()
+				if lost[i] {
+					k++
+				}
+			}
+			for range pc.Shards() {
+				if lose() {
+					k++
+				}
+			}
+			for i := range lost {
+				lost[i] = lost[i] && k > pc.Shards()
+				if lost[i] {
+					resent++
+				}
+				pc.Judged(sn, lost[i])
+				sn++
+			}
+		}
+		pc.Sent(start.Add(t), 1000, resent, rtt)
+		counts[pc.Shards()]++
+	}
+	return counts
+}
+
+// TestParityBuysNoShardBurstsCannotUse: on the bench's bursty link the
+// residual loss (≈ 3 %) is over the threshold at 120 ms, so measuring
+// alone buys a shard now and then to find it does not pay; the loss
+// pattern says so before any is bought.
+func TestParityBuysNoShardBurstsCannotUse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pc := NewParity(10, 3)
+	counts := sendJudged(pc, 60*time.Second, 120*time.Millisecond, gilbertElliott(rng, 0.005, 0.15))
+	if n, ok := only(counts); !ok || n != 0 {
+		t.Fatalf("bursts of ≈ 7: shards %v (windows at each count), want none ever", counts)
+	}
+	if r := pc.State().Repairable; r < 0 || r > 0.2 {
+		t.Errorf("bursts of ≈ 7: repairable share %.2f, want a known share under 0.2", r)
+	}
+}
+
+// TestParityPatternLeavesRandomLossToTheMeasurement: 10 % random loss on
+// a 400 ms path, with the pattern measured, still buys the shards that
+// pay there (the first two each repair about a third of the loss, at a
+// resend cost of five segments).
+func TestParityPatternLeavesRandomLossToTheMeasurement(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 4))
+	pc := NewParity(10, 3)
+	counts := sendJudged(pc, 60*time.Second, 400*time.Millisecond, independent(rng, 0.10))
+	total := 0
+	for _, k := range counts {
+		total += k
+	}
+	if none := float64(counts[0]) / float64(total); none > 0.2 {
+		t.Fatalf("10 %% random loss at 400 ms: shards %v (windows at each count), want some in 80 %% of the windows", counts)
+	}
+	if r := pc.State().Repairable; r < 0.8 {
+		t.Errorf("10 %% random loss: repairable share %.2f, want over 0.8", r)
 	}
 }

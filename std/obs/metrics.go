@@ -145,6 +145,7 @@ var (
 	descSessRcvWnd = prometheus.NewDesc("kcptun_session_receive_window_segments", "Receive window the send control chose.", sessionLabels, nil)
 	descSessParity = prometheus.NewDesc("kcptun_session_parity_shards", "Parity shards per FEC group --mode auto sends.", sessionLabels, nil)
 	descSessLoss   = prometheus.NewDesc("kcptun_session_residual_loss_ratio", "Share of data segments sent again in the last window (what FEC did not repair).", sessionLabels, nil)
+	descSessRepair = prometheus.NewDesc("kcptun_session_fec_repairable_ratio", "Share of the lost data segments the configured parity would rebuild, by the loss pattern measured while none was sent (--mode auto); absent while unknown.", sessionLabels, nil)
 	descSessDups   = prometheus.NewDesc("kcptun_session_duplicated_packets_total", "Data packets sent twice: while the session was thin (few segments in flight), and packets of ACKs alone while the peer's packets were lost.", sessionLabels, nil)
 )
 
@@ -162,7 +163,7 @@ func newSessionCollector(sessions func() []SessionInfo) *sessionCollector {
 
 func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSessions, descStreams, descSessSRTT, descSessRTO, descSessStreams, descSessAge, descSessIn, descSessOut,
-		descSessSndWnd, descSessQDelay, descSessRcvWnd, descSessParity, descSessLoss, descSessDups} {
+		descSessSndWnd, descSessQDelay, descSessRcvWnd, descSessParity, descSessLoss, descSessRepair, descSessDups} {
 		ch <- d
 	}
 }
@@ -192,6 +193,9 @@ func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		if s.ParityMax > 0 {
 			gauge(descSessParity, float64(s.Parity))
 			gauge(descSessLoss, s.Loss)
+			if s.Repairable >= 0 {
+				gauge(descSessRepair, s.Repairable)
+			}
 			ch <- prometheus.MustNewConstMetric(descSessDups, prometheus.CounterValue, float64(s.Dups), labels...)
 		}
 	}

@@ -77,7 +77,7 @@ func TestMetricsExposeEveryKcpCounter(t *testing.T) {
 func TestMetricsShowEachSession(t *testing.T) {
 	list := []SessionInfo{
 		{Remote: "127.0.0.1:4000", Conv: 7, Age: time.Minute, SRTT: 25 * time.Millisecond, RTO: 200 * time.Millisecond, Streams: 3, BytesIn: 100, BytesOut: 200,
-			SendPhase: "steady", SendWnd: 300, QDelay: 12 * time.Millisecond, RcvWnd: 900, Parity: 1, ParityMax: 3, Loss: 0.004, Dups: 5},
+			SendPhase: "steady", SendWnd: 300, QDelay: 12 * time.Millisecond, RcvWnd: 900, Parity: 1, ParityMax: 3, Loss: 0.004, Repairable: 0.25, Dups: 5},
 		{Remote: "127.0.0.1:4000", Conv: 8, Streams: 1},
 	}
 	fams := scrape(t, MetricsHandler(NewMetricsRegistry(func() []SessionInfo { return list })))
@@ -123,6 +123,7 @@ func TestMetricsShowEachSession(t *testing.T) {
 		{"kcptun_session_receive_window_segments", "7", 900},
 		{"kcptun_session_parity_shards", "7", 1},
 		{"kcptun_session_residual_loss_ratio", "7", 0.004},
+		{"kcptun_session_fec_repairable_ratio", "7", 0.25},
 		{"kcptun_session_duplicated_packets_total", "7", 5},
 	}
 	for _, c := range checks {

@@ -36,6 +36,11 @@ type SessionInfo struct {
 	Parity    int
 	ParityMax int
 	Loss      float64
+	// Repairable is the share of the lost segments ParityMax shards
+	// would rebuild, by the pattern of the loss measured while none was
+	// sent (bursts longer than the parity: near 0, so none is bought);
+	// −1 while unknown.
+	Repairable float64
 	// Dups counts the data packets the session sent twice on a SealConn:
 	// as a thin session (few segments in flight), and packets of ACKs
 	// alone while the peer's packets were lost.
@@ -48,8 +53,8 @@ type SessionInfo struct {
 // (kcp-go counts those per process only), and one line per session
 // (remote, age, RTT, RTO, streams, bytes each way, the send control's
 // phase, window and queueing delay, the receive window, the parity
-// shards sent per group, the residual loss, and the data packets sent
-// twice).
+// shards sent per group, the residual loss and the share of it FEC could
+// repair, and the data packets sent twice).
 func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 	log.Info(SnmpLine(s))
 	log.Info("sessions", "count", len(sessions), "retrans_segs", s.RetransSegs, "fec_recovered", s.FECRecovered)
@@ -69,7 +74,17 @@ func LogSnapshot(log *slog.Logger, s *kcp.Snmp, sessions []SessionInfo) {
 			"rcvwnd", si.RcvWnd,
 			"parity", fmt.Sprintf("%d/%d", si.Parity, si.ParityMax),
 			"loss", fmt.Sprintf("%.2f%%", 100*si.Loss),
+			"repairable", repairable(si),
 			"dup", si.Dups,
 		)
 	}
+}
+
+// repairable formats si.Repairable: a percentage, or "?" (unknown, or
+// no parity to choose).
+func repairable(si SessionInfo) string {
+	if si.Repairable < 0 || si.ParityMax == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*si.Repairable)
 }

@@ -17,7 +17,8 @@ func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 	LogSnapshot(log, snmp, []SessionInfo{
 		{Remote: "10.0.0.1:29900", Conv: 42, Age: 90 * time.Second, SRTT: 31 * time.Millisecond,
 			RTO: 230 * time.Millisecond, Streams: 2, BytesIn: 1234, BytesOut: 5678,
-			SendPhase: "steady", SendWnd: 301, QDelay: 14 * time.Millisecond, Dups: 37},
+			SendPhase: "steady", SendWnd: 301, QDelay: 14 * time.Millisecond, Dups: 37,
+			Parity: 0, ParityMax: 3, Loss: 0.032, Repairable: 0.06},
 	})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {
@@ -30,9 +31,22 @@ func TestLogSnapshotLogsSnmpLineThenOneLinePerSession(t *testing.T) {
 		t.Errorf("second line is not the table head (sessions, retransmitted and FEC-recovered segments): %s", lines[1])
 	}
 	for _, want := range []string{"remote=10.0.0.1:29900", "conv=42", "age=1m30s", "srtt=31ms",
-		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678", "send=steady", "sndwnd=301", "qdelay=14ms", "dup=37"} {
+		"rto=230ms", "streams=2", "bytes_in=1234", "bytes_out=5678", "send=steady", "sndwnd=301", "qdelay=14ms", "dup=37",
+		"parity=0/3", "loss=3.20%", "repairable=6%"} {
 		if !strings.Contains(lines[2], want) {
 			t.Errorf("session line lacks %s: %s", want, lines[2])
+		}
+	}
+}
+
+// A session whose loss pattern is not known yet, or that has no parity
+// to choose, shows "?" for what FEC could repair, not 0 %.
+func TestLogSnapshotShowsAnUnknownRepairableShare(t *testing.T) {
+	for _, si := range []SessionInfo{{ParityMax: 3, Repairable: -1}, {ParityMax: 0}} {
+		var buf bytes.Buffer
+		LogSnapshot(NewLogger(&buf, slog.LevelInfo), &kcp.Snmp{}, []SessionInfo{si})
+		if !strings.Contains(buf.String(), "repairable=?") {
+			t.Errorf("%+v: session line lacks repairable=?: %s", si, buf.String())
 		}
 	}
 }

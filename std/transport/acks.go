@@ -42,6 +42,9 @@ type ackTrack struct {
 	// ackRing bits each, made at the first ACK: acknowledged, lost (and
 	// not sent again), sent again.
 	ackBits, lostBits, resentBits []uint64
+	// judged, if set, hears each segment's judgement, in order of sn:
+	// lost, or not (acknowledged or sent again before the ACKs passed it).
+	judged func(sn uint32, lost bool)
 }
 
 // dupThresh is how many segments acknowledged above a missing one make
@@ -156,10 +159,14 @@ func (a *ackTrack) findLost() {
 	}
 	for sn := a.lostMark; sn != end; sn++ {
 		i, m := bit(sn)
-		if (a.ackBits[i]|a.resentBits[i])&m == 0 {
+		lost := (a.ackBits[i]|a.resentBits[i])&m == 0
+		if lost {
 			a.lostBits[i] |= m
 			a.lostNow++
 			a.lost++
+		}
+		if a.judged != nil {
+			a.judged(sn, lost)
 		}
 	}
 	a.lostMark = end

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,5 +297,66 @@ func TestPeerReadsTheBottleneckFromItsACKs(t *testing.T) {
 	}
 	if got := p.TakeBottleneck(); got < 690 || got > 710 {
 		t.Errorf("bottleneck %v seg/s, want 700", got)
+	}
+}
+
+// TestPeerBuysNoParityForBurstsOfLoss: windows of 1000 segments to a
+// peer 120 ms away, of which four bursts of seven are lost and sent
+// again (2.7 %, over the 2.5 % that asks for a shard there). The ACKs
+// show the loss comes in runs FEC cannot repair (ackTrack's judgements
+// reach the parity controller, also after a new session from the
+// address), so under auto no shard is bought.
+func TestPeerBuysNoParityForBurstsOfLoss(t *testing.T) {
+	s, rc, to, _ := ackPeer(t)
+	var clock atomic.Int64 // the batch writer reads it too
+	clock.Store(time.Unix(1000, 0).UnixNano())
+	s.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	lost := func(sn uint32) bool {
+		i := sn % 1000
+		return i%300 >= 100 && i%300 < 107 || i >= 900 && i < 907
+	}
+	var resend []uint32
+	seqid := uint32(0)
+	send := func(sn uint32) {
+		s.WriteTo(fecPacket(seqid, fecTypeData, pushSeg(sn, 100)), to)
+		seqid++
+	}
+	// A session before this one from the address: the counts start
+	// afresh with the new conv, and the judgements must still be heard.
+	old := pushSeg(0, 100)
+	binary.LittleEndian.PutUint32(old, 5)
+	s.WriteTo(fecPacket(seqid, fecTypeData, old), to)
+	seqid++
+	for w := range uint32(10) {
+		for _, sn := range resend {
+			send(sn)
+		}
+		resend = resend[:0]
+		for sn := w * 1000; sn < (w+1)*1000; sn++ {
+			send(sn)
+		}
+		if w == 0 {
+			s.Peer(to).SetRTT(120 * time.Millisecond)
+		}
+		clock.Add(int64(150 * time.Millisecond))
+		var acks [][]byte
+		for sn := w * 1000; sn < (w+1)*1000; sn++ {
+			if lost(sn) {
+				resend = append(resend, sn)
+				continue
+			}
+			if acks = append(acks, ackSeg(0, sn, 0)); len(acks) == 50 {
+				receive(t, s, rc, fecPacket(seqid, fecTypeData, acks...))
+				acks = acks[:0]
+			}
+		}
+		receive(t, s, rc, fecPacket(seqid, fecTypeData, acks...))
+		clock.Add(int64(150 * time.Millisecond))
+		if st := s.Peer(to).State(); st.Shards != 0 {
+			t.Fatalf("window %d: %d parity shards at residual loss %.3f in bursts of 7, want none", w, st.Shards, st.Loss)
+		}
+	}
+	if st := s.Peer(to).State(); st.Loss < 0.025 {
+		t.Fatalf("residual loss %.3f; the test wants it over the 2.5 %% that asks for a shard at 120 ms", st.Loss)
 	}
 }

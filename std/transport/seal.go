@@ -454,6 +454,7 @@ const segSizeWeight = 8
 
 func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
 	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}, thinBytes: thinBytes}
+	p.acks.judged = p.ctl.Judged
 	// Every shard, as kcp-go makes them; under auto what the controller
 	// starts with, which a peer sent ACKs alone keeps (count moves it only
 	// with data).
@@ -601,7 +602,7 @@ func (p *Peer) TakeRecvSpan() int {
 func (p *Peer) session(conv uint32) {
 	if conv != p.conv {
 		clear(p.rtts.sent)
-		p.started, p.acks, p.span, p.in, p.train, p.conv = false, ackTrack{}, spanTrack{}, inLoss{}, trainRate{}, conv
+		p.started, p.acks, p.span, p.in, p.train, p.conv = false, ackTrack{judged: p.acks.judged}, spanTrack{}, inLoss{}, trainRate{}, conv
 		p.segSize = 0
 		p.rtts = rttTrack{sent: p.rtts.sent, size: p.rtts.size}
 	}

@@ -257,7 +257,7 @@ func (t *flowTuner) fill(si *SessionInfo) {
 	si.SendPhase, si.SendWnd, si.QDelay = string(st.Phase), st.Wnd, st.QDelay
 	if t.parity != nil {
 		ps := t.parity.State()
-		si.Parity, si.ParityMax, si.Loss, si.Dups = ps.Shards, ps.Max, ps.Loss, t.parity.Duplicated()
+		si.Parity, si.ParityMax, si.Loss, si.Repairable, si.Dups = ps.Shards, ps.Max, ps.Loss, ps.Repairable, t.parity.Duplicated()
 	}
 }
 
