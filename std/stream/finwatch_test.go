@@ -171,7 +171,7 @@ func TestPipeUntilStopEndsOneDirectionOnly(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := PipeUntil(app, tunnel, stop)
+		_, _, err := PipeUntil(app, tunnel, stop, 0)
 		done <- err
 	}()
 	user.Write([]byte("request")) // the peer takes it, then aborts

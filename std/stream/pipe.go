@@ -41,7 +41,7 @@ var errInvalidWrite = errors.New("stream: invalid write result")
 // copied each way and the first real error (nil when both directions
 // ended with EOF).
 func Pipe(a, b net.Conn) (aToB, bToA int64, err error) {
-	return PipeUntil(a, b, nil)
+	return PipeUntil(a, b, nil, 0)
 }
 
 // PipeUntil is Pipe, but when stop closes it stops copying a to b: b's
@@ -50,12 +50,15 @@ func Pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 // b is not half-closed; the copy of b to a goes on to b's EOF, so what
 // b's peer sent before it aborted still reaches a. When that ends, a is
 // closed; with what a sent still unread, a TCP peer then gets a reset.
-func PipeUntil(a, b net.Conn, stop <-chan struct{}) (aToB, bToA int64, err error) {
+// A chunk over 0 is the most each Read of a takes (up to pipeBufSize):
+// b's frame size (see FrameSize), so that a full read is one whole frame
+// and not a frame and a sliver.
+func PipeUntil(a, b net.Conn, stop <-chan struct{}, chunk int) (aToB, bToA int64, err error) {
 	p := &pipe{a: a, b: b}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		bToA = p.copyHalf(a, b)
+		bToA = p.copyHalf(a, b, 0)
 	}()
 	if stop != nil {
 		ended := make(chan struct{})
@@ -68,7 +71,7 @@ func PipeUntil(a, b net.Conn, stop <-chan struct{}) (aToB, bToA int64, err error
 			}
 		}()
 	}
-	aToB = p.copyHalf(b, a)
+	aToB = p.copyHalf(b, a, chunk)
 	<-done
 	p.closeBoth()
 	if e := p.err.Load(); e != nil {
@@ -93,9 +96,10 @@ func (p *pipe) stopAToB() {
 	p.b.SetWriteDeadline(now)
 }
 
-// copyHalf copies src to dst, then half-closes dst (or, on error, both).
-func (p *pipe) copyHalf(dst, src net.Conn) int64 {
-	c := copier{small: make([]byte, pipeSmallBuf)}
+// copyHalf copies src to dst, reading at most chunk bytes at a time (0:
+// pipeBufSize), then half-closes dst (or, on error, both).
+func (p *pipe) copyHalf(dst, src net.Conn, chunk int) int64 {
+	c := copier{small: make([]byte, pipeSmallBuf), chunk: chunk}
 	defer c.release()
 	n, err := c.copy(dst, src)
 	if src == p.a && p.stopped.Load() {
@@ -114,6 +118,7 @@ func (p *pipe) copyHalf(dst, src net.Conn) int64 {
 type copier struct {
 	small []byte
 	big   *[]byte // from pipeBufs while reads fill what they are given
+	chunk int     // the most a read of the large buffer takes (0: all of it)
 }
 
 // copy copies src to dst until src's EOF (a nil error) or an error, as
@@ -151,6 +156,9 @@ func (c *copier) copy(dst io.Writer, src io.Reader) (written int64, err error) {
 // buf is the buffer for the next read.
 func (c *copier) buf() []byte {
 	if c.big != nil {
+		if b := *c.big; c.chunk > 0 && c.chunk < len(b) {
+			return b[:c.chunk]
+		}
 		return *c.big
 	}
 	return c.small

@@ -82,7 +82,7 @@ func TestPipeHalfClosedRequestGetsFullReplyOverTCP(t *testing.T) {
 // TestPipeHalfCloseCrossesSmuxAndQPP is the tunnel without KCP: client TCP
 // -> Pipe -> QPP -> smux stream ... smux stream -> QPP -> Pipe -> target TCP.
 func TestPipeHalfCloseCrossesSmuxAndQPP(t *testing.T) {
-	cfg, err := SmuxConfig(2, 4194304, 2097152, 10*time.Second)
+	cfg, err := SmuxConfig(2, 4194304, 2097152, 10*time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

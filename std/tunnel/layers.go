@@ -28,6 +28,7 @@ type layers struct {
 	common *config.Common
 	block  kcp.BlockCrypt
 	smux   *smux.Config
+	frame  int         // the smux frame size (stream.FrameSize)
 	qpp    *stream.QPP // nil when --QPP is off
 	log    *slog.Logger
 
@@ -39,11 +40,12 @@ func newLayers(c *config.Common, log *slog.Logger) (*layers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crypt: %w", err)
 	}
-	sc, err := stream.SmuxConfig(c.SmuxVer, c.SmuxBuf, c.StreamBuf, time.Duration(c.KeepAlive)*time.Second)
+	frame := stream.FrameSize(c.SegmentBytes(), !c.NoComp)
+	sc, err := stream.SmuxConfig(c.SmuxVer, c.SmuxBuf, c.StreamBuf, time.Duration(c.KeepAlive)*time.Second, frame)
 	if err != nil {
 		return nil, fmt.Errorf("smux: %w", err)
 	}
-	l := &layers{common: c, block: block, smux: sc, log: log}
+	l := &layers{common: c, block: block, smux: sc, frame: frame, log: log}
 	if c.QPP {
 		if l.qpp, err = stream.NewQPP(c.Key, c.QPPCount); err != nil {
 			return nil, fmt.Errorf("qpp: %w", err)
@@ -100,7 +102,7 @@ func (l *layers) pipe(app, tunnel net.Conn, sess *smux.Session, st *smux.Stream,
 		stop := fins.Watch(st.ID(), func() { close(aborted) })
 		defer stop()
 	}
-	in, out, err := stream.PipeUntil(app, tunnel, aborted)
+	in, out, err := stream.PipeUntil(app, tunnel, aborted, l.frame)
 	select {
 	case <-aborted:
 		err = errPeerAborted
