@@ -80,8 +80,9 @@ const (
 // a lone loss) the residual loss is over the threshold, yet a shard
 // would repair 2–7 % of its cost (a traced run); before this each
 // measurement bought one, often two, and kept them for seconds when
-// windows polluted by timeout resends made them look paid for. Random loss (the bad link's
-// 10 %: two blocks in five lose exactly one) is left to the measurement.
+// windows polluted by timeout resends made them look paid for. Random
+// loss (the bad link's 10 %: two blocks in five lose exactly one) is
+// left to the measurement.
 //
 // It starts with none and adds what the loss it measures asks for: parity
 // is earned by loss seen, not spent in case. Starting with every shard

@@ -25,8 +25,8 @@ var ErrSmuxKeepAlive = errors.New("smux keepalive must be positive and below the
 // segment bytes of data. KCP splits each write into segments and sends
 // the last one part full when the window lets it go before the next
 // write comes, which in bulk it does: a 32768-byte frame was 26
-// segments of 1296 bytes (kcptun's default --mtu, aes, FEC 10/3), the
-// last a quarter full, where 32384 bytes fill 25. KCP's windows count
+// segments of 1298 bytes (kcptun's default --mtu, aes, FEC 10/3), the
+// last a quarter full, where 32434 bytes fill 25. KCP's windows count
 // segments, so a window-bound sender carried 3 % less; the peer reads
 // any frame size (kcptun's own frames are smaller when a read was).
 // For data snappy compresses the chunks vary in size, and a segment
