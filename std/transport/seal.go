@@ -454,7 +454,11 @@ const segSizeWeight = 8
 
 func newPeer(ds, ps int, adapt bool, rtts, thinBytes int) *Peer {
 	p := &Peer{ctl: flow.NewParity(ds, ps), adapt: adapt, rtts: rttTrack{size: rtts}, thinBytes: thinBytes}
-	p.acks.judged = p.ctl.Judged
+	if adapt {
+		// The loss pattern says what parity could repair only while none
+		// is sent (flow.Parity.Judged); under the fixed modes all of it is.
+		p.acks.judged = p.ctl.Judged
+	}
 	// Every shard, as kcp-go makes them; under auto what the controller
 	// starts with, which a peer sent ACKs alone keeps (count moves it only
 	// with data).
