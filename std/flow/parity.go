@@ -234,12 +234,23 @@ func (p *Parity) remember(now time.Time) {
 // 1 + RTT/100 ms, outweigh the 1/ds it costs.
 func (p *Parity) pays(i int, now time.Time, rtt time.Duration) (pays, known bool) {
 	lo, hi := p.known[i-1], p.known[i]
-	memory := max(parityRemember, parityRememberRTTs*rtt)
-	if lo.at.IsZero() || hi.at.IsZero() || now.Sub(lo.at) > memory || now.Sub(hi.at) > memory {
+	if !fresh(lo.at, now, rtt) || !fresh(hi.at, now, rtt) {
 		return false, false
 	}
-	weight := 1 + float64(rtt)/float64(parityRTTRef)
-	return (lo.loss-hi.loss)*weight >= 1/float64(p.ds), true
+	return (lo.loss-hi.loss)*resendWeight(rtt) >= 1/float64(p.ds), true
+}
+
+// fresh reports whether a measurement taken at (zero: never) is still
+// trusted at now: within parityRemember, or parityRememberRTTs round
+// trips on a long path.
+func fresh(at, now time.Time, rtt time.Duration) bool {
+	return !at.IsZero() && now.Sub(at) <= max(parityRemember, parityRememberRTTs*rtt)
+}
+
+// resendWeight is what one retransmission costs, in segments: the
+// segment, and one more for every parityRTTRef of head-of-line waiting.
+func resendWeight(rtt time.Duration) float64 {
+	return 1 + float64(rtt)/float64(parityRTTRef)
 }
 
 // rememberPattern keeps the loss pattern of the windows at no shard.
@@ -284,8 +295,7 @@ func (p *Parity) patternTotals() (segs, lost int) {
 // than pays trusts, holds under patternMinLost lost segments, or i is
 // past what it counts.
 func (p *Parity) patternPays(i int, now time.Time, rtt time.Duration) (could, known bool) {
-	memory := max(parityRemember, parityRememberRTTs*rtt)
-	if p.zeroAt.IsZero() || now.Sub(p.zeroAt) > memory || i >= patternLen-1 {
+	if !fresh(p.zeroAt, now, rtt) || i >= patternLen-1 {
 		return false, false
 	}
 	segs, lost := p.patternTotals()
@@ -293,8 +303,7 @@ func (p *Parity) patternPays(i int, now time.Time, rtt time.Duration) (could, kn
 		return false, false
 	}
 	saved := float64(i*p.zero[i]) / float64(segs)
-	weight := 1 + float64(rtt)/float64(parityRTTRef)
-	return saved*weight >= patternMargin/float64(p.ds), true
+	return saved*resendWeight(rtt) >= patternMargin/float64(p.ds), true
 }
 
 // step moves the shard count after a window; bulk: the window filled with
