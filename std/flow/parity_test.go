@@ -324,3 +324,22 @@ func TestParityPatternLeavesRandomLossToTheMeasurement(t *testing.T) {
 		t.Errorf("10 %% random loss: repairable share %.2f, want over 0.8", r)
 	}
 }
+
+// TestParityForgetsWhatAShardOnceSaved: 10 % random loss at 200 ms keeps
+// two shards; then the loss turns into bursts no shard repairs (3 %
+// whatever the count). What the first shard saved was measured on the
+// old link; once that is older than parityRemember the controller
+// measures again and sheds the shards. Trusted for ever, the old
+// measurement would keep them.
+func TestParityForgetsWhatAShardOnceSaved(t *testing.T) {
+	pc := NewParity(10, 3)
+	_, at := drive(pc, time.Unix(0, 0), 60*time.Second, 200*time.Millisecond, random(0.10))
+	if pc.Shards() == 0 {
+		t.Fatalf("10 %% random loss at 200 ms: no shard, want the ones that pay")
+	}
+	flat := func(time.Duration, int) float64 { return 0.03 }
+	counts, _ := drive(pc, at, 60*time.Second, 200*time.Millisecond, flat)
+	if n, share := mostly(counts); n != 0 || share < 0.8 {
+		t.Fatalf("bursts no shard repairs, after 45 s: shards %v over the last 15 s, want 0 most of the time", counts)
+	}
+}
