@@ -309,11 +309,11 @@ func TestBulkWidensTheIntervalAndIdleRestoresIt(t *testing.T) {
 		base time.Duration
 		want int
 	}{
-		{80 * time.Millisecond, 40},   // half the RTT
-		{20 * time.Millisecond, 30},   // 3 × the configured 10 ms
+		{80 * time.Millisecond, 80},   // the RTT
+		{5 * time.Millisecond, 30},    // 3 × the configured 10 ms
 		{600 * time.Millisecond, 100}, // capped
 	} {
-		p := path{base: tc.base, rate: 1000}
+		p := path{base: tc.base, rate: 20000} // fast enough that the least RTT is the path's
 		s := newSim(Params{MaxWnd: 1024, Interval: 10})
 		s.run(p, 3*time.Second, true, nil)
 		if d := s.c.Decision(); d.Interval != tc.want {

@@ -35,8 +35,9 @@
 // with a 10 ms interval (fast3) the margin is smaller than the peer's ACK
 // batching plus ordinary jitter: a bulk sender retransmitted a fifth of
 // its segments spuriously on the bench's lossy link. A wider interval
-// while in bulk (3 × the configured one, or half the RTT, up to 100 ms)
-// widens that margin; it goes back a second after the bulk
+// while in bulk (3 × the configured one, or the RTT, up to 100 ms)
+// widens that margin, also past the silence when a burst of loss takes
+// the peer's ACK packets for a while; it goes back a second after the bulk
 // transfer ends, so interactive traffic keeps the quick timer.
 //
 // Under --sendctl rate (in any mode) the sender sees its peer's ACKs
