@@ -27,9 +27,8 @@ var errPeerAborted = errors.New("the peer aborted the stream")
 type layers struct {
 	common *config.Common
 	block  kcp.BlockCrypt
-	smux   *smux.Config
-	frame  int         // the smux frame size (stream.FrameSize)
-	qpp    *stream.QPP // nil when --QPP is off
+	smux   *smux.Config // its MaxFrameSize is stream.FrameSize's
+	qpp    *stream.QPP  // nil when --QPP is off
 	log    *slog.Logger
 
 	sessions sessionTable // open sessions: SessionInfos and the close log (stats.go)
@@ -45,7 +44,7 @@ func newLayers(c *config.Common, log *slog.Logger) (*layers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smux: %w", err)
 	}
-	l := &layers{common: c, block: block, smux: sc, frame: frame, log: log}
+	l := &layers{common: c, block: block, smux: sc, log: log}
 	if c.QPP {
 		if l.qpp, err = stream.NewQPP(c.Key, c.QPPCount); err != nil {
 			return nil, fmt.Errorf("qpp: %w", err)
@@ -102,7 +101,7 @@ func (l *layers) pipe(app, tunnel net.Conn, sess *smux.Session, st *smux.Stream,
 		stop := fins.Watch(st.ID(), func() { close(aborted) })
 		defer stop()
 	}
-	in, out, err := stream.PipeUntil(app, tunnel, aborted, l.frame)
+	in, out, err := stream.PipeUntil(app, tunnel, aborted, l.smux.MaxFrameSize)
 	select {
 	case <-aborted:
 		err = errPeerAborted
