@@ -186,8 +186,9 @@ func (p *Parity) Spurious(n int) {
 
 // Judged notes that segment sn, sent for the first time, was (or was
 // not) lost: missing when later ones were acknowledged. Segments come in
-// order of sn, each once; one passed over (acknowledged with no judgement
-// seen) counts as not lost.
+// order of sn, each once (the sender's ACK tracking judges every one,
+// also those the peer's una passed first); one skipped counts as not
+// lost.
 func (p *Parity) Judged(sn uint32, lost bool) {
 	if b := sn / uint32(p.ds); !p.open || b != p.cur {
 		if p.open {

@@ -76,7 +76,7 @@ func (a *ackTrack) advance(una uint32) {
 		a.high = una - 1
 	}
 	if int32(una-a.lostMark) > 0 {
-		a.lostMark = una
+		a.passed(una)
 	}
 	d := una - a.una
 	if int32(d) <= 0 {
@@ -106,6 +106,23 @@ func (a *ackTrack) advance(una uint32) {
 	a.delivered += uint64(d) - uint64(acked)
 	a.acked -= acked
 	a.una = una
+}
+
+// passed moves the first segment not yet judged (lostMark) up to una,
+// judging those una passed not lost: they arrived, and no later ACKs had
+// passed them by dupThresh. In a stretch with no loss that is every
+// segment, as the peer's una runs ahead of the ACKs' judgement.
+func (a *ackTrack) passed(una uint32) {
+	if a.judged != nil {
+		from := a.lostMark
+		if una-from > ackRing {
+			from = una - ackRing
+		}
+		for sn := from; sn != una; sn++ {
+			a.judged(sn, false)
+		}
+	}
+	a.lostMark = una
 }
 
 // ack notes an ACK for sn.

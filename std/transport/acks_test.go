@@ -381,3 +381,51 @@ func sendBursts(t *testing.T, s *SealConn, rc *recordConn, to net.Addr, clock *a
 	}
 	return s.Peer(to).State()
 }
+
+// Every segment sent is judged once, in order of sn: lost when the ACKs
+// passed it, not lost when acknowledged or when the peer's una passed it
+// first. A receiver's ACK packets carry its una, which in a stretch with
+// no loss is past every segment they acknowledge; those segments, the
+// blocks with no loss, must reach the loss pattern too, or it counts
+// only the blocks near a hole and says a parity shard repairs more than
+// it would.
+func TestEverySegmentIsJudgedOnce(t *testing.T) {
+	var a ackTrack
+	var got []uint32
+	lostSeen := map[uint32]bool{}
+	a.judged = func(sn uint32, lost bool) {
+		got = append(got, sn)
+		if lost {
+			lostSeen[sn] = true
+		}
+	}
+	missing := func(sn uint32) bool { return sn%100 == 37 } // one in a hundred, repaired later
+	a.start(0)
+	una := uint32(0)
+	for sn := uint32(0); sn < 1000; sn++ {
+		if missing(sn) {
+			continue
+		}
+		if una == sn { // in order: the receiver's una moves past it
+			una = sn + 1
+		}
+		a.advance(una)
+		a.ack(sn)
+		if sn%100 == 60 { // the hole's resend arrives: una moves past it and what came after
+			una = sn + 1
+			a.advance(una)
+		}
+	}
+	a.advance(1000)
+	if len(got) != 1000 {
+		t.Fatalf("%d judgements for 1000 segments, want one each", len(got))
+	}
+	for i, sn := range got {
+		if sn != uint32(i) {
+			t.Fatalf("judgement %d is of segment %d, want them in order", i, sn)
+		}
+		if lostSeen[sn] != missing(sn) {
+			t.Errorf("segment %d judged lost %v, want %v", sn, lostSeen[sn], missing(sn))
+		}
+	}
+}
